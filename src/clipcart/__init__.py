@@ -1,0 +1,1 @@
+"""ClipCart: open-source social commerce."""

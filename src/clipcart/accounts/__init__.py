@@ -1,0 +1,1 @@
+"""Accounts: users, sessions, roles, API tokens, two-factor."""

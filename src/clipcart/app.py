@@ -1,0 +1,68 @@
+"""create_app(): the ClipCart ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from clipcart.accounts.guard import guard_request
+from clipcart.accounts.router import router as accounts_api
+from clipcart.core.config import Settings, get_settings
+from clipcart.core.db import dispose_engine
+from clipcart.core.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from clipcart.core.observability import configure_logging
+from clipcart.core.problems import install_error_handlers
+from clipcart.core.pubsub import create_pubsub
+from clipcart.core.ratelimit import create_rate_limiter
+from clipcart.ops.router import router as ops_router
+from clipcart.web.pages import STATIC_DIR, render_error_page
+from clipcart.web.router import router as web_router
+
+
+def create_app(settings: Settings | None = None, *, embedded_worker: bool = False) -> FastAPI:
+    """Build the app: routers, middleware, error handlers and the shared backends."""
+    settings = settings or get_settings()
+    configure_logging(json_logs=settings.log_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        consumer = None
+        if embedded_worker:
+            from clipcart.core.jobs import start_embedded_consumer
+
+            consumer = start_embedded_consumer()
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
+            await app.state.pubsub.close()
+            await app.state.rate_limiter.close()
+            await dispose_engine()
+
+    app = FastAPI(
+        title="ClipCart",
+        version="0.1.0",
+        description="Open-source social commerce: shoppable short video, creators, shops.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.pubsub = create_pubsub(settings.redis_url)
+    app.state.rate_limiter = create_rate_limiter(settings.redis_url)
+    app.state.request_guard = guard_request
+
+    install_error_handlers(app, html_renderer=render_error_page)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(ops_router)
+    app.include_router(accounts_api)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,158 @@
+"""The `clipcart` command: demo, serve, worker, migrate, createuser."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from clipcart.core.config import get_settings
+
+cli = typer.Typer(help="ClipCart: open-source social commerce.", no_args_is_help=True)
+console = Console()
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from clipcart.core.migrations import upgrade_to_head
+
+    settings = get_settings()
+    with console.status("Migrating the database..."):
+        upgrade_to_head(settings.resolved_database_url)
+    console.print(f"[green]Database is up to date[/green] ({_safe_url(settings.resolved_database_url)})")
+
+
+@cli.command()
+def createuser(
+    email: Annotated[str, typer.Option(prompt=True, help="Login email")],
+    handle: Annotated[str, typer.Option(prompt=True, help="@handle, without the @")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ],
+    display_name: Annotated[str | None, typer.Option(help="Shown name (defaults to handle)")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option("--role", help="buyer, creator, seller_staff, moderator, admin (repeatable)"),
+    ] = None,
+) -> None:
+    """Create a user account from the command line."""
+    from clipcart.accounts import service
+    from clipcart.accounts.schemas import SignupIn
+    from clipcart.core.db import unit_of_work
+    from clipcart.core.errors import AppError
+
+    async def run() -> str:
+        async with unit_of_work() as session:
+            user = await service.sign_up(
+                SignupIn(
+                    email=email,
+                    handle=handle,
+                    password=password,
+                    display_name=display_name or handle,
+                ),
+                session=session,
+            )
+            for name in role or []:
+                await service.grant_role(user, name, session=session)
+            return user.handle
+
+    try:
+        created = asyncio.run(run())
+    except AppError as error:
+        console.print(f"[red]{error.message}[/red]")
+        for item in error.data.get("errors", []):
+            console.print(f"  {item['field']}: {item['message']}")
+        raise typer.Exit(1) from error
+    console.print(f"[green]Created @{created}[/green]")
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Web processes (Granian)")] = 1,
+) -> None:
+    """Serve the web app with Granian (run `clipcart worker` beside it for jobs)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    console.print(f"ClipCart on [bold]http://{host}:{port}[/bold] with {workers} worker(s)")
+    Granian(
+        "clipcart.app:create_app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_access=False,
+    ).serve()
+
+
+@cli.command()
+def worker(threads: Annotated[int, typer.Option(help="Worker threads")] = 2) -> None:
+    """Run background jobs (Huey consumer)."""
+    from clipcart.core.jobs import create_consumer
+
+    settings = get_settings()
+    backend = "Redis" if settings.redis_url else "SQLite"
+    console.print(f"Job worker with {threads} thread(s), queue on {backend}")
+    create_consumer(threads).run()
+
+
+@cli.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reset: Annotated[bool, typer.Option(help="Delete the demo data and start over")] = False,
+) -> None:
+    """Migrate, seed the demo world once, and serve it with an in-process job worker."""
+    import uvicorn
+
+    from clipcart.core.migrations import upgrade_to_head
+    from clipcart.demo.seed import DEMO_PASSWORD, reset_demo_data, seed_demo
+
+    settings = get_settings()
+    if reset:
+        reset_demo_data(settings)
+        get_settings.cache_clear()
+        settings = get_settings()
+    with console.status("Migrating the database..."):
+        upgrade_to_head(settings.resolved_database_url)
+    with console.status("Seeding the demo world..."):
+        logins = asyncio.run(seed_demo())
+
+    table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")")
+    table.add_column("role")
+    table.add_column("email")
+    table.add_column("handle")
+    for role_name, email, handle in logins:
+        table.add_row(role_name, email, f"@{handle}")
+    console.print(table)
+    console.print(f"\n[bold green]ClipCart is running at http://{host}:{port}[/bold green]\n")
+
+    from clipcart.app import create_app
+
+    uvicorn.run(
+        create_app(settings, embedded_worker=True),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without a password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Entry point of the `clipcart` script."""
+    cli()

@@ -1,0 +1,1 @@
+"""Shared mechanisms every domain stands on: config, database, errors, money, ids, time, jobs."""

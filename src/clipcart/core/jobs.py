@@ -1,0 +1,71 @@
+"""Background jobs on Huey: SQLite storage by default, Redis when CLIPCART_REDIS_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+from clipcart.core.config import Settings, get_settings
+
+
+def create_huey(settings: Settings) -> Huey:
+    """The job queue for these settings."""
+    immediate = settings.jobs_immediate
+    if settings.redis_url:
+        return RedisHuey("clipcart", url=settings.redis_url, immediate=immediate)
+    path = settings.data_dir.resolve() / "jobs.db"
+    return SqliteHuey("clipcart", filename=str(path), immediate=immediate)
+
+
+huey: Huey = create_huey(get_settings())
+
+
+def run_async(coroutine_function: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+    """Adapt an async job body to Huey's synchronous workers, with its own event loop."""
+
+    def runner(*args: Any, **kwargs: Any) -> Any:
+        from clipcart.core.db import dispose_engine
+
+        async def body() -> Any:
+            try:
+                return await coroutine_function(*args, **kwargs)
+            finally:
+                await dispose_engine()
+
+        return asyncio.run(body())
+
+    runner.__name__ = coroutine_function.__name__
+    runner.__qualname__ = coroutine_function.__qualname__
+    runner.__module__ = coroutine_function.__module__
+    return runner
+
+
+def load_task_modules() -> None:
+    """Import every domain's tasks so the consumer knows them."""
+    import clipcart.accounts.tasks  # noqa: F401
+
+
+class EmbeddedConsumer(Consumer):
+    """A consumer that lives inside another program (the demo's web process)."""
+
+    def _set_signal_handlers(self) -> None:
+        # The host program (uvicorn) owns the process signals; it stops us from its lifespan.
+        return None
+
+
+def create_consumer(workers: int = 2, *, embedded: bool = False) -> Consumer:
+    """A Huey consumer using worker threads, with the periodic scheduler."""
+    load_task_modules()
+    consumer_class = EmbeddedConsumer if embedded else Consumer
+    return consumer_class(huey, workers=workers, worker_type="thread", periodic=True)
+
+
+def start_embedded_consumer(workers: int = 2) -> Consumer:
+    """Start worker and scheduler threads in this process; stop with `consumer.stop()`."""
+    consumer = create_consumer(workers, embedded=True)
+    consumer.start()
+    return consumer

@@ -1,0 +1,97 @@
+"""Cursor (keyset) pagination with a stable order."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from clipcart.core.errors import BadRequest
+
+T = TypeVar("T")
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of results and the cursor for the next one (null at the end)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"u": str(value)}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "t" in value:
+        return datetime.fromisoformat(value["t"])
+    if isinstance(value, dict) and "u" in value:
+        return uuid.UUID(value["u"])
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque cursor for the position after a row with these sort-key values."""
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The sort-key values inside `cursor`; a malformed cursor is a 400."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != width:
+            raise ValueError
+        return [_decode_value(v) for v in values]
+    except (ValueError, TypeError, json.JSONDecodeError) as error:
+        raise BadRequest("That cursor is not valid.", code="invalid_cursor") from error
+
+
+def clamp_limit(limit: int | None, default: int = 20) -> int:
+    """A page size between 1 and MAX_LIMIT."""
+    if limit is None:
+        return default
+    return max(1, min(MAX_LIMIT, limit))
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    *,
+    order_by: Sequence[InstrumentedAttribute[Any]],
+    cursor: str | None,
+    limit: int | None,
+    descending: bool = True,
+) -> tuple[list[Any], str | None]:
+    """Rows of `statement` after `cursor`, ordered by `order_by` (last key unique), and the next cursor."""
+    size = clamp_limit(limit)
+    if cursor:
+        values = decode_cursor(cursor, len(order_by))
+        conditions = []
+        for index, column in enumerate(order_by):
+            equal = [order_by[i] == values[i] for i in range(index)]
+            beyond = column < values[index] if descending else column > values[index]
+            conditions.append(and_(*equal, beyond))
+        statement = statement.where(or_(*conditions))
+    ordering = [column.desc() if descending else column.asc() for column in order_by]
+    rows = list((await session.scalars(statement.order_by(*ordering).limit(size + 1))).all())
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, column.key) for column in order_by])
+    return rows, next_cursor

@@ -1,0 +1,65 @@
+"""Password hashing, signed short-lived tokens and CSRF tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from clipcart.core.config import get_settings
+
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+_DUMMY_HASH = _hasher.hash("clipcart-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; spends the same time when there is no account."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().resolved_secret_key, salt=f"clipcart.{purpose}")
+
+
+def sign(purpose: str, payload: Any) -> str:
+    """A tamper-proof token carrying `payload`, only valid for `purpose`."""
+    return str(_serializer(purpose).dumps(payload))
+
+
+def unsign(purpose: str, token: str, *, max_age: int) -> Any | None:
+    """The payload of a token made by `sign`, or None if forged or older than `max_age` s."""
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+
+
+def csrf_token(nonce: str, session_marker: str = "") -> str:
+    """The CSRF token for a browser's CSRF nonce cookie, bound to its session when there is one."""
+    key = get_settings().resolved_secret_key.encode()
+    message = f"{nonce}|{session_marker}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def csrf_token_matches(presented: str | None, nonce: str, session_marker: str = "") -> bool:
+    """Constant-time check of a presented CSRF token."""
+    if not presented or not nonce:
+        return False
+    return hmac.compare_digest(presented, csrf_token(nonce, session_marker))

@@ -1,0 +1,6 @@
+"""Imports every domain's tables so metadata (Alembic, tests) sees them all."""
+
+
+def load_all_models() -> None:
+    """Register every table on `Base.metadata`."""
+    import clipcart.accounts.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Web pages: HTML routes, templates and static files."""
