@@ -1,0 +1,66 @@
+"""The demo world: one account per role, created once, and a way to start over."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from clipcart.core.config import Settings
+
+DEMO_PASSWORD = "clipcart-demo-2024"  # noqa: S105 - printed for everyone: it is a demo
+
+# (role shown in the table, role granted, email, handle, display name)
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("buyer", "buyer", "buyer@demo.clipcart.dev", "demo_buyer", "Bea Buyer"),
+    ("creator", "creator", "creator@demo.clipcart.dev", "demo_creator", "Cole Creator"),
+    ("seller", "seller_staff", "seller@demo.clipcart.dev", "demo_seller", "Sam Seller"),
+    ("moderator", "moderator", "moderator@demo.clipcart.dev", "demo_moderator", "Mo Moderator"),
+    ("admin", "admin", "admin@demo.clipcart.dev", "demo_admin", "Ada Admin"),
+)
+
+
+async def seed_demo() -> list[tuple[str, str, str]]:
+    """Create the demo accounts that are missing; (role, email, handle) for each."""
+    from sqlalchemy import select
+
+    from clipcart.accounts import service
+    from clipcart.accounts.models import User
+    from clipcart.accounts.schemas import SignupIn
+    from clipcart.core.db import unit_of_work
+
+    rows: list[tuple[str, str, str]] = []
+    async with unit_of_work() as session:
+        for label, role, email, handle, display_name in DEMO_ACCOUNTS:
+            user = await session.scalar(select(User).where(User.email == email))
+            if user is None:
+                user = await service.sign_up(
+                    SignupIn(
+                        email=email,
+                        handle=handle,
+                        password=DEMO_PASSWORD,
+                        display_name=display_name,
+                    ),
+                    session=session,
+                )
+            await service.grant_role(user, role, session=session)
+            rows.append((label, user.email, user.handle))
+    return rows
+
+
+def reset_demo_data(settings: Settings) -> None:
+    """Delete the embedded SQLite database, the job queue and the media files."""
+    if not settings.is_sqlite:
+        raise ValueError(
+            "Refusing to reset: only the embedded SQLite demo can be reset, and "
+            "CLIPCART_DATABASE_URL points at another database. Drop that database yourself."
+        )
+    data_dir = settings.data_dir.resolve()
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    jobs = data_dir / "jobs.db"
+    for base in (database, jobs):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            base.with_name(base.name + suffix).unlink(missing_ok=True)
+    media = settings.resolved_media_root
+    # Only ever delete media kept inside the data directory, never a shared mount.
+    if media.is_dir() and media.is_relative_to(data_dir):
+        shutil.rmtree(media)
