@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +12,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clipcart.core import clock, events
@@ -63,8 +70,12 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-_engine: AsyncEngine | None = None
-_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+# One engine per event loop: pooled async connections belong to the loop that opened them, and
+# job threads (core.jobs.run_async) each run a loop of their own beside the web app's.
+_engines: dict[
+    asyncio.AbstractEventLoop | None, tuple[AsyncEngine, async_sessionmaker[AsyncSession]]
+] = {}
+_engines_lock = threading.Lock()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,29 +98,40 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     return engine
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _engine_entry() -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    loop = _running_loop()
+    with _engines_lock:
+        entry = _engines.get(loop)
+        if entry is None:
+            engine = create_engine()
+            entry = (engine, async_sessionmaker(engine, expire_on_commit=False))
+            _engines[loop] = entry
+    return entry
+
+
 def get_engine() -> AsyncEngine:
-    """The process-wide engine, created on first use."""
-    global _engine, _sessionmaker
-    if _engine is None:
-        _engine = create_engine()
-        _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
-    return _engine
+    """This event loop's engine, created on first use."""
+    return _engine_entry()[0]
 
 
 def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
-    """The sessionmaker bound to the process-wide engine."""
-    get_engine()
-    assert _sessionmaker is not None
-    return _sessionmaker
+    """The sessionmaker bound to this event loop's engine."""
+    return _engine_entry()[1]
 
 
 async def dispose_engine() -> None:
-    """Close every pooled connection (shutdown, tests switching databases)."""
-    global _engine, _sessionmaker
-    if _engine is not None:
-        await _engine.dispose()
-    _engine = None
-    _sessionmaker = None
+    """Close this event loop's pooled connections (shutdown, end of a job, switching databases)."""
+    with _engines_lock:
+        entry = _engines.pop(_running_loop(), None)
+    if entry is not None:
+        await entry[0].dispose()
 
 
 @asynccontextmanager

@@ -64,6 +64,26 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def apply_security_headers(headers: MutableHeaders, *, https: bool) -> None:
+    """Add the security headers every response carries (an existing CSP is kept)."""
+    for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy":
+            headers.setdefault(name, value)
+        else:
+            headers[name] = value
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+
+
 class SecurityHeadersMiddleware:
     """CSP without inline script, nosniff, referrer policy, no framing, HSTS over https."""
 
@@ -78,14 +98,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-                if https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+                apply_security_headers(MutableHeaders(scope=message), https=https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -41,10 +42,14 @@ class Money:
 
     @classmethod
     def from_decimal(cls, value: Decimal | str, currency: str) -> Money:
-        """Parse a major-unit amount such as "19.99"; refuses more precision than the currency has."""
+        """Parse a major-unit amount like "19.99"; refuses more decimals than the currency has."""
         exponent = minor_unit_exponent(currency)
-        scaled = Decimal(value) * (Decimal(10) ** exponent)
-        if scaled != scaled.to_integral_value():
+        try:
+            # Fraction is exact; Decimal arithmetic would round past 28 significant digits.
+            scaled = Fraction(Decimal(value)) * 10**exponent
+        except (InvalidOperation, OverflowError, ValueError) as error:
+            raise ValueError(f"{value!r} is not an amount") from error
+        if scaled.denominator != 1:
             raise ValueError(f"{value} has more decimals than {currency} allows")
         return cls(int(scaled), currency)
 
@@ -91,14 +96,20 @@ class Money:
 
     def apply_rate(self, rate: Decimal | Fraction | str, *, bankers: bool = False) -> Money:
         """This amount times a rate (fees, tax, commission), rounded half-up to the minor unit."""
-        exact = Decimal(self.amount) * Decimal(str(rate))
-        rounding = ROUND_HALF_EVEN if bankers else ROUND_HALF_UP
-        return Money(int(exact.to_integral_value(rounding=rounding)), self.currency)
+        exact = Fraction(self.amount) * Fraction(str(rate))  # str: a float means what it prints
+        if bankers:
+            return Money(round(exact), self.currency)
+        # half away from zero, so a refund rounds exactly like the charge it reverses
+        units = math.floor(abs(exact) + Fraction(1, 2))
+        return Money(units if exact >= 0 else -units, self.currency)
 
     def allocate(self, weights: list[int]) -> list[Money]:
         """Split into parts proportional to `weights`; the parts always sum to this amount."""
         if not weights or any(weight < 0 for weight in weights) or sum(weights) == 0:
             raise ValueError("weights must be non-negative and not all zero")
+        if self.amount < 0:
+            # a refund is split exactly like the charge it reverses
+            return [-part for part in (-self).allocate(weights)]
         total = sum(weights)
         shares = [self.amount * weight // total for weight in weights]
         remainder = self.amount - sum(shares)

@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import BigInteger, Integer, Select, SmallInteger, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from clipcart.core.db import UTCDateTime
 from clipcart.core.errors import BadRequest
 
 T = TypeVar("T")
@@ -57,8 +58,36 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         if not isinstance(values, list) or len(values) != width:
             raise ValueError
         return [_decode_value(v) for v in values]
-    except (ValueError, TypeError, json.JSONDecodeError) as error:
+    except (ValueError, TypeError, AttributeError, json.JSONDecodeError) as error:
         raise BadRequest("That cursor is not valid.", code="invalid_cursor") from error
+
+
+def _fits(value: Any, column: InstrumentedAttribute[Any]) -> bool:
+    column_type = column.type
+    if value is None:
+        return True  # a nullable sort key; SQL compares it without error
+    if isinstance(column_type, UTCDateTime):
+        return isinstance(value, datetime) and value.tzinfo is not None
+    try:
+        expected = column_type.python_type
+    except NotImplementedError:
+        return True
+    if not isinstance(value, expected):
+        return False
+    if isinstance(column_type, Integer):
+        bits = 32  # what the column holds on PostgreSQL
+        if isinstance(column_type, BigInteger):
+            bits = 64
+        elif isinstance(column_type, SmallInteger):
+            bits = 16
+        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+    return True
+
+
+def _check_cursor_values(values: Sequence[Any], order_by: Sequence[Any]) -> None:
+    # A tampered cursor, or one from another listing, must be a 400, not a database error.
+    if not all(_fits(value, column) for value, column in zip(values, order_by, strict=True)):
+        raise BadRequest("That cursor is not valid.", code="invalid_cursor")
 
 
 def clamp_limit(limit: int | None, default: int = 20) -> int:
@@ -77,10 +106,11 @@ async def paginate(
     limit: int | None,
     descending: bool = True,
 ) -> tuple[list[Any], str | None]:
-    """Rows of `statement` after `cursor`, ordered by `order_by` (last key unique), and the next cursor."""
+    """Rows after `cursor` ordered by `order_by` (its last key unique), and the next cursor."""
     size = clamp_limit(limit)
     if cursor:
         values = decode_cursor(cursor, len(order_by))
+        _check_cursor_values(values, order_by)
         conditions = []
         for index, column in enumerate(order_by):
             equal = [order_by[i] == values[i] for i in range(index)]

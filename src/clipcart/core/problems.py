@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clipcart.core.errors import AppError
+from clipcart.core.middleware import apply_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,21 @@ async def handle_http_error(request: Request, error: Exception) -> Response:
 
 async def handle_unexpected_error(request: Request, error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
-    return problem_response(
+    # Starlette answers a 500 outside the middleware stack, so the request id and the
+    # security headers are set here.
+    request_id = getattr(request.state, "request_id", None)
+    headers = {"Cache-Control": "no-store"}
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    response = problem_response(
         request,
         status=500,
         code="internal_error",
         detail="Something went wrong on our side. Please try again in a moment.",
+        headers=headers,
     )
+    apply_security_headers(response.headers, https=request.url.scheme == "https")
+    return response
 
 
 def install_error_handlers(app: FastAPI, *, html_renderer: HtmlErrorRenderer | None) -> None:

@@ -117,7 +117,10 @@ class RedisRateLimiter:
 
     async def block(self, key: str, *, seconds: int) -> None:
         """Refuse `key` for the next `seconds`."""
-        await self._redis.set(f"{self._prefix}block:{key}", 1, ex=max(1, seconds))
+        if seconds <= 0:  # Redis refuses a zero expiry; a block of no time is no block
+            await self._redis.delete(f"{self._prefix}block:{key}")
+            return
+        await self._redis.set(f"{self._prefix}block:{key}", 1, ex=seconds)
 
     async def blocked_for(self, key: str) -> int:
         """Seconds left on a block of `key` (0 when not blocked)."""

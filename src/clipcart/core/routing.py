@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,7 +19,7 @@ class UnitOfWorkRoute(APIRoute):
     """Opens a session per request, runs the app's request guard (authentication, CSRF),
     commits once when the handler answers below 400, then runs after-commit hooks."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_unit_of_work(request: Request) -> Response:

@@ -8,8 +8,9 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from clipcart.core import clock
 from clipcart.core.config import get_settings
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
@@ -24,7 +25,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; spends the same time when there is no account."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -34,8 +35,17 @@ def password_needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
+class _ClockSigner(TimestampSigner):
+    """Token ages measured by the app clock, so tests can move time."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().resolved_secret_key, salt=f"clipcart.{purpose}")
+    return URLSafeTimedSerializer(
+        get_settings().resolved_secret_key, salt=f"clipcart.{purpose}", signer=_ClockSigner
+    )
 
 
 def sign(purpose: str, payload: Any) -> str:
@@ -62,4 +72,5 @@ def csrf_token_matches(presented: str | None, nonce: str, session_marker: str = 
     """Constant-time check of a presented CSRF token."""
     if not presented or not nonce:
         return False
-    return hmac.compare_digest(presented, csrf_token(nonce, session_marker))
+    # bytes: compare_digest refuses non-ASCII str, and a form field can hold anything
+    return hmac.compare_digest(presented.encode(), csrf_token(nonce, session_marker).encode())
