@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from clipcart.accounts.guard import guard_request
+from clipcart.accounts.guard import CsrfCookieMiddleware, guard_request
 from clipcart.accounts.router import router as accounts_api
 from clipcart.core.config import Settings, get_settings
 from clipcart.core.db import dispose_engine
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.state.request_guard = guard_request
 
     install_error_handlers(app, html_renderer=render_error_page)
+    app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
 
@@ -65,4 +66,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(accounts_api)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    media_root = settings.resolved_media_root
+    media_root.mkdir(parents=True, exist_ok=True)
+    app.mount("/media", StaticFiles(directory=media_root), name="media")
     return app

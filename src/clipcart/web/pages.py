@@ -1,12 +1,123 @@
-"""Placeholder: replaced by the web work."""
+"""Pages that are not about accounts: home, the tabs still to come, and the error pages."""
 
-from pathlib import Path
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-STATIC_DIR = Path(__file__).parent / "static"
+from clipcart.core.routing import make_router
+from clipcart.web.forms import login_redirect
+from clipcart.web.templating import STATIC_DIR, render, templates
+from clipcart.web.viewer import Viewer, viewer_from_state
+
+__all__ = ["STATIC_DIR", "render_error_page", "router"]
+
+log = logging.getLogger(__name__)
+
+router = make_router(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, viewer: Viewer) -> Response:
+    """The home page: the feed-to-be, for now a welcome and an honest empty state."""
+    return render(request, "home.html", viewer=viewer, tab="home")
+
+
+@router.get("/shop", response_class=HTMLResponse)
+async def shop(request: Request, viewer: Viewer) -> Response:
+    """The shop tab (the catalogue arrives with a later issue)."""
+    return render(
+        request,
+        "coming_soon.html",
+        {
+            "heading": "Shop is coming soon",
+            "message": "Soon you will browse products from shops and creators here.",
+            "next_step": "Until then, make your profile ready so people know who you are.",
+            "glyph": "shop",
+        },
+        viewer=viewer,
+        tab="shop",
+    )
+
+
+@router.get("/upload", response_class=HTMLResponse)
+async def upload(request: Request, viewer: Viewer) -> Response:
+    """The + tab (video upload arrives with a later issue)."""
+    if viewer is None:
+        return login_redirect(request)
+    return render(
+        request,
+        "coming_soon.html",
+        {
+            "heading": "Posting videos is coming soon",
+            "message": "You will be able to upload short videos and tag products in them here.",
+            "next_step": "Until then, set up your profile: a photo and a short bio help people "
+            "trust you.",
+            "glyph": "video",
+        },
+        viewer=viewer,
+        tab="upload",
+    )
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox(request: Request, viewer: Viewer) -> Response:
+    """The inbox tab (messaging arrives with a later issue)."""
+    if viewer is None:
+        return login_redirect(request)
+    return render(
+        request,
+        "coming_soon.html",
+        {
+            "heading": "Your inbox is coming soon",
+            "message": "Messages from people and shops, and news about your orders, will "
+            "arrive here.",
+            "next_step": "There is nothing waiting for you yet.",
+            "glyph": "inbox",
+        },
+        viewer=viewer,
+        tab="inbox",
+    )
+
+
+_ERROR_PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def render_error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    return HTMLResponse(f"<h1>{title}</h1><p>{detail}</p>", status_code=status)
+    """A friendly error page (with the tab bar) saying what to do next; never raises."""
+    context: dict[str, Any] = {"status": status, "title": title, "detail": detail}
+    try:
+        return render(
+            request,
+            "error.html",
+            context,
+            status_code=status,
+            viewer=viewer_from_state(request),
+            headers=_ERROR_PAGE_HEADERS,
+        )
+    except Exception:  # the error page itself must never turn into a second error
+        log.exception("error page failed to render")
+    try:
+        template = templates.get_template("error.html")
+        body = template.render(
+            {
+                **context,
+                "request": request,
+                "viewer": None,
+                "tab": None,
+                "flashes": [],
+                "csrf_token": "",
+                "request_id": getattr(request.state, "request_id", None),
+            }
+        )
+    except Exception:
+        log.exception("plain error page failed to render")
+        body = (
+            f"<!doctype html><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p><p><a href='/'>Home</a></p>"
+        )
+    return HTMLResponse(body, status_code=status, headers=_ERROR_PAGE_HEADERS)

@@ -1,0 +1,5 @@
+"""`python -m clipcart` runs the CLI."""
+
+from clipcart.cli import main
+
+main()
