@@ -55,7 +55,15 @@ def test_createuser_creates_an_account_once(data_dir: Path) -> None:
 def test_createuser_refuses_a_weak_password(data_dir: Path) -> None:
     assert _run(["migrate"], data_dir).returncode == 0
     weak = _run(
-        ["createuser", "--email", "a@example.com", "--handle", "weakling", "--password", "password"],
+        [
+            "createuser",
+            "--email",
+            "a@example.com",
+            "--handle",
+            "weakling",
+            "--password",
+            "password",
+        ],
         data_dir,
     )
     assert weak.returncode == 1

@@ -42,7 +42,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SESSION_SCOPES = frozenset(domain.API_SCOPES)
 _NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_NO_COOKIE_PREFIXES = ("/static/", "/media/")
+_NO_COOKIE_PREFIXES = ("/static/", "/media/", "/healthz", "/readyz", "/metrics")
 
 
 @dataclass(frozen=True)
