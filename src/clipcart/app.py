@@ -18,6 +18,8 @@ from clipcart.core.problems import install_error_handlers
 from clipcart.core.pubsub import create_pubsub
 from clipcart.core.ratelimit import create_rate_limiter
 from clipcart.ops.router import router as ops_router
+from clipcart.payments.router import router as payments_api
+from clipcart.payments.sandbox.router import router as sandbox_api
 from clipcart.web.pages import STATIC_DIR, render_error_page
 from clipcart.web.router import router as web_router
 
@@ -64,6 +66,9 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
 
     app.include_router(ops_router)
     app.include_router(accounts_api)
+    app.include_router(payments_api)
+    if settings.payments_sandbox_enabled:
+        app.include_router(sandbox_api)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     media_root = settings.resolved_media_root

@@ -23,17 +23,16 @@ def migrate() -> None:
     settings = get_settings()
     with console.status("Migrating the database..."):
         upgrade_to_head(settings.resolved_database_url)
-    console.print(f"[green]Database is up to date[/green] ({_safe_url(settings.resolved_database_url)})")
+    where = _safe_url(settings.resolved_database_url)
+    console.print(f"[green]Database is up to date[/green] ({where})")
 
 
 @cli.command()
 def createuser(
     email: Annotated[str, typer.Option(prompt=True, help="Login email")],
     handle: Annotated[str, typer.Option(prompt=True, help="@handle, without the @")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ],
-    display_name: Annotated[str | None, typer.Option(help="Shown name (defaults to handle)")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    display_name: Annotated[str | None, typer.Option(help="Shown name (default: handle)")] = None,
     role: Annotated[
         list[str] | None,
         typer.Option("--role", help="buyer, creator, seller_staff, moderator, admin (repeatable)"),
@@ -144,6 +143,52 @@ def demo(
         access_log=False,
         proxy_headers=True,
     )
+
+
+ledger_cli = typer.Typer(help="Double-entry ledger: checks and reports.", no_args_is_help=True)
+cli.add_typer(ledger_cli, name="ledger")
+
+
+@ledger_cli.command("check")
+def ledger_check() -> None:
+    """Verify stored balances against the entries; exits 1 listing any difference."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from clipcart.core.db import dispose_engine, unit_of_work
+    from clipcart.ledger.schemas import Discrepancy
+    from clipcart.ledger.service import CHECKS, verify_ledger
+
+    async def run(progress: Progress) -> list[Discrepancy]:
+        task = progress.add_task("Checking the ledger", total=len(CHECKS))
+
+        def done(check: str) -> None:
+            progress.update(task, advance=1, description=f"Checked {check}")
+
+        try:
+            async with unit_of_work() as session:
+                return await verify_ledger(session=session, on_check=done)
+        finally:
+            await dispose_engine()
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+    )
+    with Progress(*columns, console=console) as progress:
+        found = asyncio.run(run(progress))
+    if not found:
+        console.print("[green]The ledger balances: every account matches its entries.[/green]")
+        return
+    table = Table(title=f"{len(found)} ledger discrepancies")
+    table.add_column("check")
+    table.add_column("subject", overflow="fold")  # full ids, to look them up
+    for column in ("expected", "actual", "detail"):
+        table.add_column(column)
+    for item in found:
+        table.add_row(item.check, item.subject, str(item.expected), str(item.actual), item.detail)
+    console.print(table)
+    raise typer.Exit(1)
 
 
 def _safe_url(url: str) -> str:

@@ -3,4 +3,8 @@
 
 def load_all_models() -> None:
     """Register every table on `Base.metadata`."""
-    import clipcart.accounts.models  # noqa: F401
+    import clipcart.accounts.models
+    import clipcart.core.idempotency
+    import clipcart.ledger.models
+    import clipcart.payments.models
+    import clipcart.payments.sandbox.models  # noqa: F401

@@ -116,14 +116,21 @@ async def test_safe_methods_need_no_token(client: httpx.AsyncClient) -> None:
 
 
 async def test_csrf_cookie_is_set_on_any_response_lacking_it(client: httpx.AsyncClient) -> None:
-    for path in ("/healthz", f"{API}/users/nobody", f"{API}/auth/csrf"):
+    for path in ("/", f"{API}/users/nobody", f"{API}/auth/csrf"):
         client.cookies.clear()
         response = await client.get(path)
         cookie = next(c for c in response.headers.get_list("set-cookie") if "clipcart_csrf" in c)
         lowered = cookie.lower()
         assert "httponly" in lowered and "samesite=lax" in lowered and "secure" not in lowered
     # once the browser has it, it is not sent again
-    assert "clipcart_csrf" not in (await client.get("/healthz")).headers.get("set-cookie", "")
+    assert "clipcart_csrf" not in (await client.get("/")).headers.get("set-cookie", "")
+
+
+async def test_probes_and_metrics_get_no_csrf_cookie(client: httpx.AsyncClient) -> None:
+    for path in ("/healthz", "/readyz", "/metrics"):
+        client.cookies.clear()
+        response = await client.get(path)
+        assert "clipcart_csrf" not in response.headers.get("set-cookie", "")
 
 
 async def test_csrf_token_from_a_first_response_works_with_its_cookie(

@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     jobs_immediate: bool = Field(default=False, description="Run jobs inline (tests)")
     avatar_max_bytes: int = 5 * 1024 * 1024
 
+    idempotency_lock_seconds: int = Field(
+        default=60, description="After this, an unfinished Idempotency-Key may be retried"
+    )
+    payments_provider: str = Field(default="sandbox", description="Payment provider name")
+    payments_sandbox_enabled: bool = Field(default=True, description="Serve /sandbox/v1")
+    payments_sandbox_url: str | None = Field(
+        default=None, description="Sandbox provider API; base_url + /sandbox when unset"
+    )
+    payments_webhook_url: str | None = Field(
+        default=None, description="Where the sandbox sends webhooks; ours when unset"
+    )
+    payments_webhook_secret: str | None = Field(
+        default=None, description="Shared webhook signing secret; derived when unset"
+    )
+    payments_webhook_tolerance_seconds: int = 300
+    payments_provider_timeout_seconds: float = 10.0
+    payments_sandbox_lost_response_seconds: float = Field(
+        default=15.0, description="How long the sandbox sits on a lost answer (test card 0119)"
+    )
+    payments_sandbox_webhook_delay_seconds: float = 1.0
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite under data_dir."""

@@ -46,7 +46,9 @@ def run_async(coroutine_function: Callable[..., Coroutine[Any, Any, Any]]) -> Ca
 
 def load_task_modules() -> None:
     """Import every domain's tasks so the consumer knows them."""
-    import clipcart.accounts.tasks  # noqa: F401
+    import clipcart.accounts.tasks
+    import clipcart.ledger.tasks
+    import clipcart.payments.tasks  # noqa: F401
 
 
 class EmbeddedConsumer(Consumer):

@@ -1,0 +1,174 @@
+"""Ledger accounts: get-or-create (race-safe), lookups, balances read from their columns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clipcart.core import clock
+from clipcart.core.errors import NotFound
+from clipcart.core.ids import new_id
+from clipcart.ledger.domain import AccountKey, Balance, Side
+from clipcart.ledger.models import LedgerAccount
+from clipcart.ledger.schemas import BalanceOut
+
+ACCOUNTS = cast(Table, LedgerAccount.__table__)
+# SQLite limits how deep a WHERE clause may nest; look accounts up in batches.
+_KEYS_PER_QUERY = 100
+BALANCE_COLUMNS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING on this database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"the ledger does not support {name}")
+
+
+def _key_clause(key: AccountKey) -> Any:
+    return and_(
+        LedgerAccount.kind == key.kind.value,
+        LedgerAccount.owner_type == key.owner.type.value,
+        LedgerAccount.owner_id == key.owner.id,
+        LedgerAccount.currency == key.currency,
+    )
+
+
+def _key_of(account: LedgerAccount) -> tuple[str, str, uuid.UUID, str]:
+    return (account.kind, account.owner_type, account.owner_id, account.currency)
+
+
+def _raw_key(key: AccountKey) -> tuple[str, str, uuid.UUID, str]:
+    return (key.kind.value, key.owner.type.value, key.owner.id, key.currency)
+
+
+async def _select_accounts(
+    keys: Sequence[AccountKey], session: AsyncSession
+) -> dict[AccountKey, LedgerAccount]:
+    wanted = {_raw_key(key): key for key in keys}
+    found: dict[AccountKey, LedgerAccount] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        statement = select(LedgerAccount).where(or_(*[_key_clause(key) for key in chunk]))
+        for account in (await session.scalars(statement)).all():
+            if _key_of(account) in wanted:
+                found[wanted[_key_of(account)]] = account
+    return found
+
+
+async def get_or_create_accounts(
+    keys: Sequence[AccountKey], *, session: AsyncSession
+) -> dict[AccountKey, LedgerAccount]:
+    """The accounts for `keys`, creating missing ones; safe when two requests race to create."""
+    keys = list(dict.fromkeys(keys))
+    accounts = await _select_accounts(keys, session)
+    missing = [key for key in keys if key not in accounts]
+    if missing:
+        rows = [
+            {
+                "id": new_id(),
+                "created_at": clock.now(),
+                "kind": key.kind.value,
+                "owner_type": key.owner.type.value,
+                "owner_id": key.owner.id,
+                "currency": key.currency,
+                "normal_side": key.rules.normal_side.value,
+                "may_go_negative": key.rules.may_go_negative,
+                "posted_debits": 0,
+                "posted_credits": 0,
+                "pending_debits": 0,
+                "pending_credits": 0,
+                "entry_count": 0,
+            }
+            for key in missing
+        ]
+        # A racing creator's row wins the unique constraint; we then read that one.
+        for start in range(0, len(rows), _KEYS_PER_QUERY):
+            chunk = rows[start : start + _KEYS_PER_QUERY]
+            await session.execute(
+                dialect_insert(session, ACCOUNTS).values(chunk).on_conflict_do_nothing()
+            )
+        accounts.update(await _select_accounts(missing, session))
+    return accounts
+
+
+async def get_or_create_account(key: AccountKey, *, session: AsyncSession) -> LedgerAccount:
+    """The account for `key`, created on first use."""
+    return (await get_or_create_accounts([key], session=session))[key]
+
+
+async def find_account(key: AccountKey, *, session: AsyncSession) -> LedgerAccount | None:
+    """The account for `key`, if it exists."""
+    return await session.scalar(select(LedgerAccount).where(_key_clause(key)))
+
+
+def balance_of(account: LedgerAccount) -> Balance:
+    """The balances held in an account's columns."""
+    return Balance(
+        account.currency,
+        Side(account.normal_side),
+        account.posted_debits,
+        account.posted_credits,
+        account.pending_debits,
+        account.pending_credits,
+    )
+
+
+def balance_out(account: LedgerAccount) -> BalanceOut:
+    """An account and its balances as handed to callers."""
+    balance = balance_of(account)
+    return BalanceOut(
+        account_id=account.id,
+        kind=account.kind,
+        owner_type=account.owner_type,
+        owner_id=account.owner_id,
+        currency=account.currency,
+        normal_side=balance.normal_side,
+        may_go_negative=account.may_go_negative,
+        posted=balance.posted.amount,
+        pending=balance.pending.amount,
+        available=balance.available.amount,
+        posted_debits=account.posted_debits,
+        posted_credits=account.posted_credits,
+        pending_debits=account.pending_debits,
+        pending_credits=account.pending_credits,
+    )
+
+
+async def get_balance(account_id: uuid.UUID, *, session: AsyncSession) -> BalanceOut:
+    """An account's current balances, read fresh from the database."""
+    account = await session.scalar(
+        select(LedgerAccount)
+        .where(LedgerAccount.id == account_id)
+        .execution_options(populate_existing=True)
+    )
+    if account is None:
+        raise NotFound("That ledger account does not exist.")
+    return balance_out(account)
+
+
+async def lock_account(account_id: uuid.UUID, *, session: AsyncSession) -> Balance:
+    """Take the account's row lock until commit (serialises work on one order) and read it."""
+    statement = (
+        update(ACCOUNTS)
+        .where(ACCOUNTS.c.id == account_id)
+        .values(entry_count=ACCOUNTS.c.entry_count)
+        .returning(ACCOUNTS.c.currency, ACCOUNTS.c.normal_side, *balance_columns())
+    )
+    row = (await session.execute(statement)).first()
+    if row is None:
+        raise NotFound("That ledger account does not exist.")
+    return Balance(row.currency, Side(row.normal_side), *(getattr(row, c) for c in BALANCE_COLUMNS))
+
+
+def balance_columns() -> list[Any]:
+    """The four balance columns of the accounts table."""
+    return [ACCOUNTS.c[name] for name in BALANCE_COLUMNS]

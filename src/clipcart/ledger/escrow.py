@@ -1,0 +1,423 @@
+"""Escrow: an order's money from capture to release, and refunds before and after release.
+
+Design (how "pending" and "available" balances work):
+
+- Every order gets its own buyer-funds-held account (owned by its `LedgerEscrow` row, which
+  records the split terms once). The database refuses to take more out of it than went in.
+- `hold_payment` posts provider clearing -> held, then a *pending* (two-phase) split transfer
+  held -> seller, creator commission, platform fee. The pending transfer reserves the held money
+  (pending debits) and shows up as the seller's and creator's *pending* balance (pending credits
+  on their balance accounts); their *available* balance is the posted balance.
+- `release_order_funds` posts that pending split: pending becomes available, exactly once.
+- `refund_before_release` voids the pending split, moves the refund held -> refunds, and
+  reserves a new pending split of what remains. Shares of refunds are allocated cumulatively
+  (`domain.refunded_share`), so any sequence of partial refunds adds up to the split exactly.
+- `refund_after_release` takes each party's share back from seller, creator (the commission
+  clawback) and platform fee; seller and creator balances may go negative and later sales
+  recover them. `settle_refund` moves refunds -> provider clearing once the provider paid it.
+
+Work on one order is serialised by locking its held account's row first. Each use case is
+idempotent: the same call again returns the same transfer; a different one under a used
+reference is a 409.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+
+from clipcart.core import clock
+from clipcart.core.errors import NotFound
+from clipcart.core.ids import new_id
+from clipcart.core.money import Money
+from clipcart.ledger.accounts import (
+    dialect_insert,
+    find_account,
+    get_or_create_accounts,
+    lock_account,
+)
+from clipcart.ledger.config import get_ledger_settings
+from clipcart.ledger.domain import (
+    AccountKey,
+    AccountKind,
+    OrderSplit,
+    Owner,
+    OwnerType,
+    Phase,
+    TransferKind,
+    refund_deltas,
+    remaining_split,
+    signed_transfer,
+    simple_transfer,
+    split_order,
+    split_transfer,
+)
+from clipcart.ledger.errors import IdempotencyConflict, InvalidTransfer, WrongState
+from clipcart.ledger.models import LedgerEscrow, LedgerTransfer
+from clipcart.ledger.posting import (
+    find_transfer_by_key,
+    post_pending,
+    post_transfer,
+    transfer_out,
+    void_pending,
+)
+from clipcart.ledger.schemas import EscrowOut, TransferOut
+
+
+def _platform(kind: AccountKind, currency: str) -> AccountKey:
+    return AccountKey(kind, Owner.platform(), currency)
+
+
+def _held_key(escrow: LedgerEscrow) -> AccountKey:
+    return AccountKey(
+        AccountKind.BUYER_FUNDS_HELD, Owner(OwnerType.ORDER, escrow.id), escrow.currency
+    )
+
+
+def _seller_key(escrow: LedgerEscrow) -> AccountKey:
+    return AccountKey(AccountKind.SELLER_BALANCE, Owner.shop(escrow.shop_id), escrow.currency)
+
+
+def _creator_key(escrow: LedgerEscrow) -> AccountKey | None:
+    if escrow.creator_id is None:
+        return None
+    return AccountKey(
+        AccountKind.CREATOR_BALANCE, Owner.creator(escrow.creator_id), escrow.currency
+    )
+
+
+def _terms(escrow: LedgerEscrow) -> OrderSplit:
+    return OrderSplit(
+        Money(escrow.seller_amount, escrow.currency),
+        Money(escrow.creator_amount, escrow.currency),
+        Money(escrow.platform_amount, escrow.currency),
+    )
+
+
+def _key(order_ref: str, step: str) -> str:
+    return f"order:{order_ref}:{step}"
+
+
+async def _party_accounts(escrow: LedgerEscrow, session: AsyncSession) -> dict[str, uuid.UUID]:
+    keys = {
+        "held": _held_key(escrow),
+        "seller": _seller_key(escrow),
+        "platform": _platform(AccountKind.PLATFORM_FEES, escrow.currency),
+        "refunds": _platform(AccountKind.REFUNDS, escrow.currency),
+        "clearing": _platform(AccountKind.PROVIDER_CLEARING, escrow.currency),
+    }
+    creator = _creator_key(escrow)
+    if creator is not None:
+        keys["creator"] = creator
+    accounts = await get_or_create_accounts(list(keys.values()), session=session)
+    return {name: accounts[key].id for name, key in keys.items()}
+
+
+def _split_credits(
+    accounts: dict[str, uuid.UUID], split: OrderSplit
+) -> list[tuple[uuid.UUID, Money]]:
+    credits = [(accounts["seller"], split.seller), (accounts["platform"], split.platform)]
+    if "creator" in accounts:
+        credits.append((accounts["creator"], split.creator))
+    return credits
+
+
+def _escrow_out(escrow: LedgerEscrow, held_id: uuid.UUID, hold: TransferOut) -> EscrowOut:
+    return EscrowOut(
+        order_ref=escrow.order_ref,
+        currency=escrow.currency,
+        amount=escrow.amount,
+        seller_amount=escrow.seller_amount,
+        creator_amount=escrow.creator_amount,
+        platform_amount=escrow.platform_amount,
+        shop_id=escrow.shop_id,
+        creator_id=escrow.creator_id,
+        escrow_account_id=held_id,
+        hold_transfer_id=hold.id,
+    )
+
+
+async def hold_payment(
+    *,
+    order_ref: str,
+    amount: Money,
+    shop_id: uuid.UUID,
+    creator_id: uuid.UUID | None = None,
+    commission: Money | None = None,
+    fee_rate: Decimal | None = None,
+    session: AsyncSession,
+) -> EscrowOut:
+    """A captured payment: clearing -> held, with the split to seller/creator/fee reserved."""
+    rate = get_ledger_settings().platform_fee_rate if fee_rate is None else fee_rate
+    terms = split_order(amount, fee_rate=rate, commission=commission)
+    if terms.creator.amount and creator_id is None:
+        raise InvalidTransfer("A commission needs the creator who earns it.")
+    values = {
+        "currency": amount.currency,
+        "amount": amount.amount,
+        "shop_id": shop_id,
+        "creator_id": creator_id,
+        "seller_amount": terms.seller.amount,
+        "creator_amount": terms.creator.amount,
+        "platform_amount": terms.platform.amount,
+    }
+    inserted = await session.execute(
+        dialect_insert(session, LedgerEscrow.__table__)
+        .values(
+            id=new_id(), created_at=clock.now(), order_ref=order_ref, fee_rate=str(rate), **values
+        )
+        .on_conflict_do_nothing()
+        .returning(LedgerEscrow.__table__.c.id)
+    )
+    fresh = inserted.first() is not None
+    escrow = await _load_escrow(order_ref, session)
+    if not fresh and any(getattr(escrow, name) != value for name, value in values.items()):
+        raise IdempotencyConflict("That order's payment was already held with other terms.")
+    accounts = await _party_accounts(escrow, session)
+    hold = await post_transfer(
+        simple_transfer(
+            _key(order_ref, "hold"),
+            TransferKind.PAYMENT_HOLD,
+            debit=accounts["clearing"],
+            credit=accounts["held"],
+            amount=amount,
+            memo="Payment captured",
+            reference=order_ref,
+        ),
+        session=session,
+    )
+    await post_transfer(
+        split_transfer(
+            _key(order_ref, "split"),
+            TransferKind.ORDER_SPLIT,
+            debit=accounts["held"],
+            credits=_split_credits(accounts, terms),
+            phase=Phase.PENDING,
+            memo="Order split, until release",
+            reference=order_ref,
+        ),
+        session=session,
+    )
+    return _escrow_out(escrow, accounts["held"], hold)
+
+
+async def _load_escrow(order_ref: str, session: AsyncSession) -> LedgerEscrow:
+    escrow = await session.scalar(select(LedgerEscrow).where(LedgerEscrow.order_ref == order_ref))
+    if escrow is None:
+        raise NotFound("No payment is held for that order.", data={"order_ref": order_ref})
+    return escrow
+
+
+async def get_escrow(order_ref: str, *, session: AsyncSession) -> EscrowOut:
+    """The terms and held account of an order's payment."""
+    escrow = await _load_escrow(order_ref, session)
+    held = await find_account(_held_key(escrow), session=session)
+    hold = await find_transfer_by_key(_key(order_ref, "hold"), session=session)
+    if held is None or hold is None:
+        raise NotFound("No payment is held for that order.", data={"order_ref": order_ref})
+    return _escrow_out(escrow, held.id, hold)
+
+
+async def _locked_escrow(
+    order_ref: str, session: AsyncSession
+) -> tuple[LedgerEscrow, dict[str, uuid.UUID], Money]:
+    """The order's terms, accounts and held amount, with the held account locked."""
+    escrow = await _load_escrow(order_ref, session)
+    accounts = await _party_accounts(escrow, session)
+    held = await lock_account(accounts["held"], session=session)
+    return escrow, accounts, held.posted
+
+
+async def _unresolved_split(order_ref: str, session: AsyncSession) -> TransferOut | None:
+    resolution = aliased(LedgerTransfer)
+    statement = (
+        select(LedgerTransfer)
+        .where(
+            LedgerTransfer.reference == order_ref,
+            LedgerTransfer.kind == TransferKind.ORDER_SPLIT.value,
+            LedgerTransfer.phase == Phase.PENDING.value,
+            ~exists().where(resolution.pending_id == LedgerTransfer.id),
+        )
+        .options(selectinload(LedgerTransfer.entries))
+    )
+    split = await session.scalar(statement)
+    return transfer_out(split) if split else None
+
+
+async def _refunded(order_ref: str, currency: str, session: AsyncSession) -> Money:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LedgerTransfer.total), 0)).where(
+            LedgerTransfer.reference == order_ref,
+            LedgerTransfer.kind == TransferKind.ORDER_REFUND.value,
+        )
+    )
+    return Money(int(total or 0), currency)
+
+
+async def is_released(order_ref: str, *, session: AsyncSession) -> bool:
+    """Whether the order's funds went to the seller and creator."""
+    return await find_transfer_by_key(_key(order_ref, "release"), session=session) is not None
+
+
+async def release_order_funds(*, order_ref: str, session: AsyncSession) -> TransferOut:
+    """At completion: post the reserved split, so seller and creator money becomes available."""
+    await _locked_escrow(order_ref, session)
+    released = await find_transfer_by_key(_key(order_ref, "release"), session=session)
+    if released is not None:
+        return released
+    split = await _unresolved_split(order_ref, session)
+    if split is None:
+        raise WrongState("Nothing is left to release: the order was refunded in full.")
+    return await post_pending(
+        split.id,
+        idempotency_key=_key(order_ref, "release"),
+        kind=TransferKind.ORDER_RELEASE,
+        memo="Order completed",
+        session=session,
+    )
+
+
+async def _existing_refund(key: str, amount: Money, session: AsyncSession) -> TransferOut | None:
+    existing = await find_transfer_by_key(key, session=session)
+    if existing is not None and existing.amount != amount:
+        raise IdempotencyConflict("That refund reference was used for another amount.")
+    return existing
+
+
+def _check_refund(escrow: LedgerEscrow, amount: Money, limit: Money) -> None:
+    if amount.currency != escrow.currency:
+        raise InvalidTransfer(f"This order was paid in {escrow.currency}.")
+    if amount.amount <= 0:
+        raise InvalidTransfer("A refund is a positive amount.")
+    if amount > limit:
+        raise InvalidTransfer(
+            f"At most {limit} can still be refunded.", data={"refundable": limit.amount}
+        )
+
+
+async def refund_before_release(
+    *, order_ref: str, amount: Money, refund_ref: str, session: AsyncSession
+) -> TransferOut:
+    """Give held money back to the buyer (held -> refunds) and shrink the reserved split."""
+    escrow, accounts, held = await _locked_escrow(order_ref, session)
+    key = _key(order_ref, f"refund:{refund_ref}")
+    existing = await _existing_refund(key, amount, session)
+    if existing is not None:
+        return existing
+    if await is_released(order_ref, session=session):
+        raise WrongState("The order's funds were released; refund after release instead.")
+    _check_refund(escrow, amount, held)
+    refunded = _terms(escrow).total - held + amount
+    split = await _unresolved_split(order_ref, session)
+    if split is not None:
+        await void_pending(
+            split.id,
+            idempotency_key=f"{key}:void",
+            kind=TransferKind.ORDER_SPLIT_VOID,
+            memo="Split replaced after a refund",
+            session=session,
+        )
+    refund = await post_transfer(
+        simple_transfer(
+            key,
+            TransferKind.ORDER_REFUND,
+            debit=accounts["held"],
+            credit=accounts["refunds"],
+            amount=amount,
+            memo="Refund before release",
+            reference=order_ref,
+        ),
+        session=session,
+    )
+    remaining = remaining_split(_terms(escrow), refunded)
+    if remaining.total.amount:
+        await post_transfer(
+            split_transfer(
+                f"{key}:split",
+                TransferKind.ORDER_SPLIT,
+                debit=accounts["held"],
+                credits=_split_credits(accounts, remaining),
+                phase=Phase.PENDING,
+                memo="Order split after a refund, until release",
+                reference=order_ref,
+            ),
+            session=session,
+        )
+    return refund
+
+
+async def refund_after_release(
+    *, order_ref: str, amount: Money, refund_ref: str, session: AsyncSession
+) -> TransferOut:
+    """Take a refund back from seller, creator (clawback) and fee in proportion to the split."""
+    escrow, accounts, _held = await _locked_escrow(order_ref, session)
+    key = _key(order_ref, f"refund:{refund_ref}")
+    existing = await _existing_refund(key, amount, session)
+    if existing is not None:
+        return existing
+    if not await is_released(order_ref, session=session):
+        raise WrongState("The order's funds are still held; refund before release instead.")
+    terms = _terms(escrow)
+    refunded = await _refunded(order_ref, escrow.currency, session)
+    _check_refund(escrow, amount, terms.total - refunded)
+    shares = refund_deltas(terms, refunded, amount)
+    deltas = [
+        (accounts["seller"], shares.seller.amount),
+        (accounts["platform"], shares.platform.amount),
+        (accounts["refunds"], -amount.amount),
+    ]
+    if "creator" in accounts:
+        deltas.append((accounts["creator"], shares.creator.amount))
+    return await post_transfer(
+        signed_transfer(
+            key,
+            TransferKind.ORDER_REFUND,
+            deltas=deltas,
+            currency=escrow.currency,
+            memo="Refund after release",
+            reference=order_ref,
+        ),
+        session=session,
+    )
+
+
+async def refund_order(
+    *, order_ref: str, amount: Money, refund_ref: str, session: AsyncSession
+) -> TransferOut:
+    """Refund an order from wherever its money is now (held, or released)."""
+    await _locked_escrow(order_ref, session)
+    refund = (
+        refund_after_release
+        if await is_released(order_ref, session=session)
+        else (refund_before_release)
+    )
+    return await refund(order_ref=order_ref, amount=amount, refund_ref=refund_ref, session=session)
+
+
+async def settle_refund(*, order_ref: str, refund_ref: str, session: AsyncSession) -> TransferOut:
+    """The provider paid a refund out: refunds -> provider clearing."""
+    escrow = await _load_escrow(order_ref, session)
+    key = _key(order_ref, f"refund:{refund_ref}")
+    refund = await find_transfer_by_key(key, session=session)
+    if refund is None:
+        raise NotFound("That refund does not exist.", data={"refund_ref": refund_ref})
+    refunds_key = _platform(AccountKind.REFUNDS, escrow.currency)
+    clearing_key = _platform(AccountKind.PROVIDER_CLEARING, escrow.currency)
+    accounts = await get_or_create_accounts([refunds_key, clearing_key], session=session)
+    refunds, clearing = accounts[refunds_key].id, accounts[clearing_key].id
+    return await post_transfer(
+        simple_transfer(
+            f"{key}:settle",
+            TransferKind.REFUND_SETTLED,
+            debit=refunds,
+            credit=clearing,
+            amount=refund.amount,
+            memo="Refund paid out by the provider",
+            reference=order_ref,
+        ),
+        session=session,
+    )

@@ -1,0 +1,1 @@
+"""Payments: providers (sandbox built in), payment intents, incoming provider webhooks."""

@@ -1,0 +1,1 @@
+"""A built-in fake card processor served under /sandbox/v1: it behaves like a real one."""
