@@ -18,7 +18,7 @@ from clipcart.core import idempotency
 from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.core.money import Money
 from clipcart.ledger import service as ledger
-from clipcart.payments import service, signatures
+from clipcart.payments import service, signatures, webhooks
 from clipcart.payments.config import webhook_secret
 from clipcart.payments.models import PaymentIntent, PaymentIntentEvent, PaymentMethod
 from clipcart.payments.sandbox import tasks as sandbox_tasks
@@ -196,9 +196,9 @@ async def test_lost_answer_is_settled_by_reconciliation_and_charged_once(
     await signup(client)
     intent = await pay(client, "4000000000000119")
     assert intent["status"] == "processing"
-    assert await service.reconcile_processing_intents(older_than=timedelta(0)) == 1
+    assert await webhooks.reconcile_processing_intents(older_than=timedelta(0)) == 1
     assert (await get_intent(client, intent["id"]))["status"] == "authorised"
-    assert await service.reconcile_processing_intents(older_than=timedelta(0)) == 0
+    assert await webhooks.reconcile_processing_intents(older_than=timedelta(0)) == 0
     # the late webhook changes nothing
     await sandbox_tasks.deliver_pending_events()
     assert (await get_intent(client, intent["id"]))["status"] == "authorised"

@@ -16,7 +16,7 @@ from clipcart.core import idempotency
 from clipcart.core.errors import ValidationFailed
 from clipcart.core.money import Money
 from clipcart.core.routing import DbSession, make_router
-from clipcart.payments import service
+from clipcart.payments import service, webhooks
 from clipcart.payments.schemas import (
     CardIn,
     ConfirmIn,
@@ -171,5 +171,5 @@ async def receive_webhook(provider: str, request: Request, db: DbSession) -> Web
     """A provider's signed event: 400 when the signature or timestamp is wrong, 200 for
     duplicates and unknown event types (ignored, logged)."""
     body = await request.body()
-    outcome = await service.handle_webhook(provider, body, request.headers, session=db)
+    outcome = await webhooks.handle_webhook(provider, body, request.headers, session=db)
     return WebhookOut(outcome=outcome)

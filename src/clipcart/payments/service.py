@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
-from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
 from clipcart.core import clock
 from clipcart.core.config import get_settings
 from clipcart.core.db import unit_of_work
-from clipcart.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from clipcart.core.errors import Conflict, NotFound, ValidationFailed
 from clipcart.core.ids import new_id
 from clipcart.core.money import Money
 from clipcart.ledger import service as ledger
@@ -30,28 +27,15 @@ from clipcart.payments.models import (
     PaymentIntentEvent,
     PaymentMethod,
     PaymentRefund,
-    ProcessedProviderEvent,
 )
 from clipcart.payments.provider import (
     ChargeSnapshot,
     PaymentProvider,
     ProviderError,
     ProviderTimeout,
-    WebhookRejected,
 )
 
 log = logging.getLogger(__name__)
-
-KNOWN_EVENTS = frozenset(
-    {
-        "charge.requires_action",
-        "charge.authorised",
-        "charge.captured",
-        "charge.failed",
-        "charge.voided",
-        "charge.refunded",
-    }
-)
 
 _provider: PaymentProvider | None = None
 
@@ -343,7 +327,8 @@ async def _fail(intent_id: uuid.UUID, error: ProviderError) -> None:
             _record(intent, domain.FAILED, f"provider refused: {error.message}", session)
 
 
-async def _apply(intent_id: uuid.UUID, charge: ChargeSnapshot, reason: str) -> None:
+async def settle_from_charge(intent_id: uuid.UUID, charge: ChargeSnapshot, reason: str) -> None:
+    """Apply what the provider says about a charge, in a transaction of its own."""
     async with unit_of_work() as session:
         intent = await _lock_intent(intent_id, session)
         await apply_charge(intent, charge, reason=reason, session=session)
@@ -398,7 +383,7 @@ async def confirm_payment_intent(
     except ProviderError as error:
         await _fail(intent_id, error)
         return
-    await _apply(intent_id, charge, "provider answered")
+    await settle_from_charge(intent_id, charge, "provider answered")
 
 
 async def capture_payment_intent(intent_id: uuid.UUID, *, viewer: User) -> None:
@@ -418,7 +403,7 @@ async def capture_payment_intent(intent_id: uuid.UUID, *, viewer: User) -> None:
         )
     except ProviderTimeout as error:
         raise ProviderError("The provider did not answer; try the capture again.") from error
-    await _apply(intent_id, charge, "captured")
+    await settle_from_charge(intent_id, charge, "captured")
 
 
 async def cancel_payment_intent(intent_id: uuid.UUID, *, viewer: User) -> None:
@@ -435,7 +420,7 @@ async def cancel_payment_intent(intent_id: uuid.UUID, *, viewer: User) -> None:
         charge_id, key = intent.provider_charge_id, intent.provider_key
     assert charge_id is not None
     charge = await get_provider().void(charge_id, idempotency_key=f"{key}:void")
-    await _apply(intent_id, charge, "cancelled")
+    await settle_from_charge(intent_id, charge, "cancelled")
 
 
 async def refund_payment_intent(intent_id: uuid.UUID, amount: Money, *, viewer: User) -> uuid.UUID:
@@ -489,82 +474,3 @@ async def refund_payment_intent(intent_id: uuid.UUID, amount: Money, *, viewer: 
             refund_id = already.id
         await apply_charge(intent, charge, reason="refunded", session=session)
     return refund_id
-
-
-# --- reconciliation and webhooks --------------------------------------------------------
-
-
-async def reconcile_processing_intents(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Ask the provider about intents left `processing` (a lost answer); how many settled."""
-    cutoff = clock.now() - older_than
-    async with unit_of_work() as session:
-        rows = await session.execute(
-            select(PaymentIntent.id, PaymentIntent.provider_key).where(
-                PaymentIntent.status == domain.PROCESSING, PaymentIntent.updated_at <= cutoff
-            )
-        )
-        waiting = [(row[0], row[1]) for row in rows]
-    settled = 0
-    provider = get_provider()
-    for intent_id, key in waiting:
-        try:
-            charge = await provider.find_charge(idempotency_key=key)
-        except (ProviderTimeout, ProviderError):
-            log.warning("reconciliation could not reach the provider", extra={"key": key})
-            continue
-        if charge is None:
-            continue  # not at the provider (yet): a later run or the payer's retry settles it
-        await _apply(intent_id, charge, "reconciled with the provider")
-        settled += 1
-    return settled
-
-
-async def handle_webhook(
-    provider_name: str, body: bytes, headers: Mapping[str, str], *, session: AsyncSession
-) -> str:
-    """Verify, de-duplicate and apply a provider webhook; what happened ("applied",
-    "duplicate", "ignored"). A bad signature or stale timestamp is a 400 and changes nothing."""
-    provider = get_provider()
-    if provider.name != provider_name:
-        raise NotFound("No such payment provider.")
-    try:
-        event = provider.parse_webhook(body, headers)
-    except WebhookRejected as error:
-        raise BadRequest(f"Webhook rejected: {error}.", code="invalid_webhook") from error
-    known = event.type in KNOWN_EVENTS and event.charge is not None
-    outcome = "applied" if known else "ignored"
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    inserted = await session.execute(
-        insert(ProcessedProviderEvent)
-        .values(
-            provider=provider_name,
-            event_id=event.id,
-            type=event.type[:64],
-            outcome=outcome,
-            received_at=clock.now(),
-        )
-        .on_conflict_do_nothing()
-        .returning(ProcessedProviderEvent.event_id)
-    )
-    if inserted.first() is None:
-        return "duplicate"
-    if not known or event.charge is None:
-        log.info("ignored provider event", extra={"event": event.id, "type": event.type})
-        return outcome
-    intent = await session.scalar(
-        select(PaymentIntent)
-        .where(PaymentIntent.provider_key == event.charge.reference)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if intent is None:
-        log.warning("provider event for no intent", extra={"event": event.id})
-        return "ignored"
-    await apply_charge(
-        intent,
-        event.charge,
-        reason=f"webhook {event.type}",
-        provider_event_id=event.id,
-        session=session,
-    )
-    return outcome

@@ -6,7 +6,7 @@ from huey import crontab
 
 import clipcart.payments.sandbox.tasks  # noqa: F401  (registers the sandbox's delivery jobs)
 from clipcart.core.jobs import huey, run_async
-from clipcart.payments.service import reconcile_processing_intents
+from clipcart.payments.webhooks import reconcile_processing_intents
 
 
 async def reconcile() -> int:

@@ -1,0 +1,108 @@
+"""Settling payments from the provider's side: signed webhooks and the reconciliation job."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clipcart.core import clock
+from clipcart.core.db import unit_of_work
+from clipcart.core.errors import BadRequest, NotFound
+from clipcart.payments import domain
+from clipcart.payments.models import PaymentIntent, ProcessedProviderEvent
+from clipcart.payments.provider import ProviderError, ProviderTimeout, WebhookRejected
+from clipcart.payments.service import apply_charge, get_provider, settle_from_charge
+
+log = logging.getLogger(__name__)
+
+KNOWN_EVENTS = frozenset(
+    {
+        "charge.requires_action",
+        "charge.authorised",
+        "charge.captured",
+        "charge.failed",
+        "charge.voided",
+        "charge.refunded",
+    }
+)
+
+
+async def reconcile_processing_intents(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Ask the provider about intents left `processing` (a lost answer); how many settled."""
+    cutoff = clock.now() - older_than
+    async with unit_of_work() as session:
+        rows = await session.execute(
+            select(PaymentIntent.id, PaymentIntent.provider_key).where(
+                PaymentIntent.status == domain.PROCESSING, PaymentIntent.updated_at <= cutoff
+            )
+        )
+        waiting = [(row[0], row[1]) for row in rows]
+    settled = 0
+    provider = get_provider()
+    for intent_id, key in waiting:
+        try:
+            charge = await provider.find_charge(idempotency_key=key)
+        except (ProviderTimeout, ProviderError):
+            log.warning("reconciliation could not reach the provider", extra={"key": key})
+            continue
+        if charge is None:
+            continue  # not at the provider (yet): a later run or the payer's retry settles it
+        await settle_from_charge(intent_id, charge, "reconciled with the provider")
+        settled += 1
+    return settled
+
+
+async def handle_webhook(
+    provider_name: str, body: bytes, headers: Mapping[str, str], *, session: AsyncSession
+) -> str:
+    """Verify, de-duplicate and apply a provider webhook; what happened ("applied",
+    "duplicate", "ignored"). A bad signature or stale timestamp is a 400 and changes nothing."""
+    provider = get_provider()
+    if provider.name != provider_name:
+        raise NotFound("No such payment provider.")
+    try:
+        event = provider.parse_webhook(body, headers)
+    except WebhookRejected as error:
+        raise BadRequest(f"Webhook rejected: {error}.", code="invalid_webhook") from error
+    known = event.type in KNOWN_EVENTS and event.charge is not None
+    outcome = "applied" if known else "ignored"
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    inserted = await session.execute(
+        insert(ProcessedProviderEvent)
+        .values(
+            provider=provider_name,
+            event_id=event.id,
+            type=event.type[:64],
+            outcome=outcome,
+            received_at=clock.now(),
+        )
+        .on_conflict_do_nothing()
+        .returning(ProcessedProviderEvent.event_id)
+    )
+    if inserted.first() is None:
+        return "duplicate"
+    if not known or event.charge is None:
+        log.info("ignored provider event", extra={"event": event.id, "type": event.type})
+        return outcome
+    intent = await session.scalar(
+        select(PaymentIntent)
+        .where(PaymentIntent.provider_key == event.charge.reference)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if intent is None:
+        log.warning("provider event for no intent", extra={"event": event.id})
+        return "ignored"
+    await apply_charge(
+        intent,
+        event.charge,
+        reason=f"webhook {event.type}",
+        provider_event_id=event.id,
+        session=session,
+    )
+    return outcome
