@@ -151,22 +151,26 @@ cli.add_typer(ledger_cli, name="ledger")
 
 @ledger_cli.command("check")
 def ledger_check() -> None:
-    """Verify stored balances against the entries; exits 1 listing any difference."""
+    """Verify balances against entries and captures against holds; exits 1 listing differences."""
     from rich.progress import BarColumn, Progress, TextColumn
 
     from clipcart.core.db import dispose_engine, unit_of_work
     from clipcart.ledger.schemas import Discrepancy
     from clipcart.ledger.service import CHECKS, verify_ledger
+    from clipcart.payments.reconciliation import verify_captures_match_ledger
 
     async def run(progress: Progress) -> list[Discrepancy]:
-        task = progress.add_task("Checking the ledger", total=len(CHECKS))
+        task = progress.add_task("Checking the ledger", total=len(CHECKS) + 1)
 
         def done(check: str) -> None:
             progress.update(task, advance=1, description=f"Checked {check}")
 
         try:
             async with unit_of_work() as session:
-                return await verify_ledger(session=session, on_check=done)
+                found = await verify_ledger(session=session, on_check=done)
+                found += await verify_captures_match_ledger(session=session)
+                done("provider captures against ledger holds")
+                return found
         finally:
             await dispose_engine()
 
@@ -178,7 +182,10 @@ def ledger_check() -> None:
     with Progress(*columns, console=console) as progress:
         found = asyncio.run(run(progress))
     if not found:
-        console.print("[green]The ledger balances: every account matches its entries.[/green]")
+        console.print(
+            "[green]The ledger balances: every account matches its entries, "
+            "and every captured payment is held.[/green]"
+        )
         return
     table = Table(title=f"{len(found)} ledger discrepancies")
     table.add_column("check")
