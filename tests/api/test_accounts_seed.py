@@ -49,3 +49,21 @@ def test_reset_deletes_database_jobs_and_media(tmp_path: Path) -> None:
     (tmp_path / "media" / "avatars" / "a-64.webp").write_text("x")
     reset_demo_data(settings)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["secret_key"]
+
+
+async def test_seed_demo_opens_the_demo_shop_once_with_active_products(
+    client: httpx.AsyncClient,
+) -> None:
+    from clipcart.demo.catalog import DEMO_PRODUCTS, DEMO_SHOP_HANDLE
+
+    await seed_demo()
+    await seed_demo()
+    response = await client.get("/api/v1/products", params={"shop": DEMO_SHOP_HANDLE})
+    assert response.status_code == 200, response.text
+    products = response.json()["items"]
+    assert sorted(product["title"] for product in products) == sorted(
+        item.title for item in DEMO_PRODUCTS
+    )
+    assert all(product["images"] for product in products)
+    page = await client.get(f"/shop/{DEMO_SHOP_HANDLE}")
+    assert page.status_code == 200 and "Sam&#39;s Corner Store" in page.text

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import hmac
-import io
 import re
 import secrets
 import unicodedata
-import warnings
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 import pyotp
 import segno
 from email_validator import EmailNotValidError, validate_email
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from clipcart.core import images
 from clipcart.core.errors import ValidationFailed
 
 ROLES: tuple[str, ...] = ("buyer", "creator", "seller_staff", "moderator", "admin")
@@ -257,7 +255,7 @@ def normalize_recovery_code(code: str) -> str:
 AVATAR_SIZES: tuple[int, ...] = (256, 64)
 AVATAR_MIN_SIDE = 64
 AVATAR_MAX_PIXELS = 40_000_000
-AVATAR_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+AVATAR_FORMATS = images.ACCEPTED_FORMATS
 
 
 def avatar_filename(key: str, size: int) -> str:
@@ -282,35 +280,11 @@ def render_avatar(content: bytes) -> dict[int, bytes]:
     """Check an uploaded image by its content and re-encode it as square WebP at each size.
 
     Raises ValidationFailed (field `file`) for anything that is not a usable picture."""
-
-    def refuse(message: str) -> ValidationFailed:
-        return ValidationFailed.field("file", message, code="avatar_invalid")
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            opened = Image.open(io.BytesIO(content), formats=sorted(AVATAR_FORMATS))
-            width, height = opened.size
-            if width * height > AVATAR_MAX_PIXELS:
-                raise refuse("That image has too many pixels.")
-            if min(width, height) < AVATAR_MIN_SIDE:
-                raise refuse(f"Use an image at least {AVATAR_MIN_SIDE}x{AVATAR_MIN_SIDE} pixels.")
-            opened.seek(0)  # the first frame of an animation
-            return _encode_avatar(opened)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise refuse("That image has too many pixels.") from error
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise refuse("Upload a JPEG, PNG, WebP or GIF image.") from error
-
-
-def _encode_avatar(opened: Image.Image) -> dict[int, bytes]:
-    picture = ImageOps.exif_transpose(opened)  # honour the camera's orientation, then drop EXIF
-    has_alpha = picture.mode in {"RGBA", "LA", "PA"} or "transparency" in picture.info
-    picture = picture.convert("RGBA" if has_alpha else "RGB")
-    rendered: dict[int, bytes] = {}
-    for size in AVATAR_SIZES:
-        square = ImageOps.fit(picture, (size, size), method=Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        square.save(out, format="WEBP", quality=85, method=4)  # no exif= given: metadata dropped
-        rendered[size] = out.getvalue()
-    return rendered
+    return images.render_square(
+        content,
+        AVATAR_SIZES,
+        field="file",
+        code="avatar_invalid",
+        min_side=AVATAR_MIN_SIDE,
+        max_pixels=AVATAR_MAX_PIXELS,
+    ).files

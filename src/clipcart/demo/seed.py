@@ -27,6 +27,7 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     from clipcart.accounts.models import User
     from clipcart.accounts.schemas import SignupIn
     from clipcart.core.db import unit_of_work
+    from clipcart.demo.catalog import seed_demo_shop
 
     rows: list[tuple[str, str, str]] = []
     async with unit_of_work() as session:
@@ -44,6 +45,8 @@ async def seed_demo() -> list[tuple[str, str, str]]:
                 )
             await service.grant_role(user, role, session=session)
             rows.append((label, user.email, user.handle))
+            if label == "seller":
+                await seed_demo_shop(user, session=session)
     return rows
 
 

@@ -1,0 +1,1 @@
+"""The catalogue: products, variants, images, inventory and the category taxonomy."""

@@ -1,0 +1,1 @@
+"""Shops: a seller's storefront, its staff and its shipping profile."""
