@@ -1,0 +1,1 @@
+"""Shoppable video: upload, probing, transcoding, storage, Range serving and product tags."""
