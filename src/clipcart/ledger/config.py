@@ -20,6 +20,13 @@ class LedgerSettings(BaseSettings):
     payout_minimum: Decimal = Field(
         default=Decimal("10"), ge=0, description="Smallest payout, in major units of its currency"
     )
+    payout_provider: str = Field(default="sandbox", description="Which payout provider pays")
+    payout_sandbox_settle_seconds: int = Field(
+        default=60, ge=0, description="How long a sandbox payout stays in transit"
+    )
+    payout_check_delay_seconds: int = Field(
+        default=5, ge=1, description="Delay before a job first looks at a new payout"
+    )
 
 
 @lru_cache(maxsize=1)

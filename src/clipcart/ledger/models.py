@@ -147,3 +147,57 @@ class LedgerEscrow(IdMixin, TimestampMixin, Base):
         ),
         CheckConstraint("creator_amount = 0 OR creator_id IS NOT NULL", name="creator_named"),
     )
+
+
+PAYOUT_STATUSES = ("requested", "in_transit", "paid", "failed")
+PAYOUT_FREQUENCIES = ("off", "daily", "weekly")
+
+
+class LedgerPayout(IdMixin, TimestampMixin, Base):
+    """A payout to a seller or creator as the pages show it; its money moves in the ledger."""
+
+    __tablename__ = "ledger_payouts"
+
+    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[uuid.UUID]
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    destination: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_reference: Mapped[str | None] = mapped_column(String(200), unique=True)
+    failure_reason: Mapped[str] = mapped_column(String(300), default="")
+    requested_by: Mapped[uuid.UUID | None]
+    # "daily:2026-11-24" / "weekly:2026-W48" for automatic payouts: one per payee and period.
+    schedule_period: Mapped[str | None] = mapped_column(String(32))
+    submitted_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    __table_args__ = (
+        Index("ix_ledger_payouts_owner", "owner_type", "owner_id", "created_at"),
+        UniqueConstraint("owner_type", "owner_id", "currency", "schedule_period"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "status IN ('requested', 'in_transit', 'paid', 'failed')", name="status_known"
+        ),
+    )
+
+
+class LedgerPayoutSchedule(TimestampMixin, Base):
+    """A payee's automatic payout setting for one currency."""
+
+    __tablename__ = "ledger_payout_schedules"
+
+    owner_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(8))
+    minimum: Mapped[int] = mapped_column(BigInteger)
+    destination: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    __table_args__ = (
+        CheckConstraint("frequency IN ('off', 'daily', 'weekly')", name="frequency_known"),
+        CheckConstraint("minimum >= 0", name="minimum_not_negative"),
+    )

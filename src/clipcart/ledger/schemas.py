@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from clipcart.core.money import Money
 from clipcart.ledger.domain import Phase, Side
@@ -115,3 +116,90 @@ class Discrepancy(BaseModel):
     expected: int | None
     actual: int | None
     detail: str
+
+
+class PayoutIn(BaseModel):
+    """A payout request: minor units of a currency the payee holds, to a bank token."""
+
+    amount: int = Field(gt=0, description="Minor units (cents)")
+    currency: str = Field(min_length=3, max_length=3, examples=["USD"])
+    destination: str | None = Field(
+        default=None, description="Bank account token (default: the one in the payout setting)"
+    )
+
+
+class PayoutOut(BaseModel):
+    """A payout and where it is."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: uuid.UUID
+    owner_type: str
+    owner_id: uuid.UUID
+    currency: str
+    amount: int
+    status: str
+    destination: str
+    provider: str
+    provider_reference: str | None
+    failure_reason: str
+    schedule_period: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    settled_at: datetime | None
+
+    @property
+    def money(self) -> Money:
+        """The amount as Money."""
+        return Money(self.amount, self.currency)
+
+
+class PayoutScheduleIn(BaseModel):
+    """The automatic payout setting of one currency."""
+
+    currency: str = Field(min_length=3, max_length=3, examples=["USD"])
+    frequency: Literal["off", "daily", "weekly"]
+    minimum: int = Field(default=0, ge=0, description="Pay out only above this (minor units)")
+    destination: str | None = None
+
+
+class PayoutScheduleOut(BaseModel):
+    """The automatic payout setting as stored (frequency off when never set)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    currency: str
+    frequency: str
+    minimum: int
+    destination: str
+
+
+class PayeeBalanceOut(BaseModel):
+    """A payee's money in one currency (minor units): held, spendable, on its way out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    currency: str
+    posted: int
+    pending: int
+    available: int
+    in_transit: int
+    minimum_payout: int
+
+
+class StatementEntryOut(BaseModel):
+    """One line of a payee's statement: what happened, to which order, +/- and the balance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int
+    created_at: datetime
+    kind: str
+    description: str
+    reference: str | None
+    amount: int
+    pending: bool
+    balance_after: int
+    currency: str
+    order_amount: int | None = None
+    platform_fee: int | None = None

@@ -28,7 +28,19 @@ from clipcart.ledger.escrow import (
     release_order_funds,
     settle_refund,
 )
-from clipcart.ledger.payouts import complete_payout, fail_payout, request_payout
+from clipcart.ledger.payouts import (
+    advance_payout,
+    complete_payout,
+    create_payout,
+    fail_payout,
+    get_payee_balance,
+    get_payout_schedule,
+    list_payouts,
+    minimum_payout_for,
+    payee_money,
+    request_payout,
+    set_payout_schedule,
+)
 from clipcart.ledger.posting import (
     find_resolution,
     find_transfer_by_key,
@@ -39,26 +51,41 @@ from clipcart.ledger.posting import (
     void_pending,
 )
 from clipcart.ledger.schemas import BalanceOut
-from clipcart.ledger.statements import get_statement
+from clipcart.ledger.statements import (
+    get_balance_history,
+    get_payee_statement,
+    get_statement,
+    list_payee_balances,
+)
 from clipcart.ledger.verification import CHECKS, verify_ledger
 
 __all__ = [
     "CHECKS",
     "InsufficientFunds",
+    "advance_payout",
     "complete_payout",
+    "create_payout",
     "fail_payout",
     "find_account",
     "find_resolution",
     "find_transfer_by_key",
     "get_account_balance",
     "get_balance",
+    "get_balance_history",
     "get_escrow",
     "get_or_create_account",
     "get_or_create_accounts",
+    "get_payee_balance",
+    "get_payee_statement",
+    "get_payout_schedule",
     "get_statement",
     "get_transfer",
     "hold_payment",
     "is_released",
+    "list_payee_balances",
+    "list_payouts",
+    "minimum_payout_for",
+    "payee_money",
     "post_pending",
     "post_transfer",
     "refund_after_release",
@@ -67,6 +94,7 @@ __all__ = [
     "release_order_funds",
     "request_payout",
     "reverse_transfer",
+    "set_payout_schedule",
     "settle_refund",
     "verify_ledger",
     "void_pending",
