@@ -10,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from clipcart.accounts.guard import CsrfCookieMiddleware, guard_request
 from clipcart.accounts.router import router as accounts_api
+from clipcart.catalog.import_router import router as catalog_import_api
+from clipcart.catalog.router import router as catalog_api
 from clipcart.core.config import Settings, get_settings
 from clipcart.core.db import dispose_engine
 from clipcart.core.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
@@ -17,9 +19,12 @@ from clipcart.core.observability import configure_logging
 from clipcart.core.problems import install_error_handlers
 from clipcart.core.pubsub import create_pubsub
 from clipcart.core.ratelimit import create_rate_limiter
+from clipcart.ledger.router import router as ledger_api
+from clipcart.media.router import router as media_api
 from clipcart.ops.router import router as ops_router
 from clipcart.payments.router import router as payments_api
 from clipcart.payments.sandbox.router import router as sandbox_api
+from clipcart.shops.router import router as shops_api
 from clipcart.web.pages import STATIC_DIR, render_error_page
 from clipcart.web.router import router as web_router
 
@@ -67,6 +72,11 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(ops_router)
     app.include_router(accounts_api)
     app.include_router(payments_api)
+    app.include_router(ledger_api)
+    app.include_router(shops_api)
+    app.include_router(catalog_api)
+    app.include_router(catalog_import_api)
+    app.include_router(media_api)
     if settings.payments_sandbox_enabled:
         app.include_router(sandbox_api)
     app.include_router(web_router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -142,6 +143,62 @@ def demo(
         log_level="warning",
         access_log=False,
         proxy_headers=True,
+    )
+
+
+@cli.command("import-products")
+def import_products(
+    shop: Annotated[str, typer.Argument(help="The shop's @handle")],
+    csv_file: Annotated[
+        Path, typer.Argument(help="Shopify product CSV (UTF-8)", exists=True, dir_okay=False)
+    ],
+    images: Annotated[
+        Path | None,
+        typer.Option(help="Zip of the pictures named in Image Src", exists=True, dir_okay=False),
+    ] = None,
+) -> None:
+    """Import products from a Shopify CSV; prints rejected rows, exits 1 if the file is unusable."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from clipcart.catalog.importing import ImportReport, import_file
+    from clipcart.core.db import dispose_engine
+    from clipcart.core.errors import AppError
+
+    async def run(progress: Progress) -> ImportReport:
+        task = progress.add_task(f"Importing {csv_file.name}", total=None)
+
+        def show(report: ImportReport) -> None:
+            progress.update(task, total=report.total_rows, completed=report.processed_rows)
+
+        try:
+            return await import_file(
+                shop,
+                csv_file.read_bytes(),
+                zip_data=images.read_bytes() if images else None,
+                on_progress=show,
+            )
+        finally:
+            await dispose_engine()
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            report = asyncio.run(run(progress))
+    except AppError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(1) from error
+    for title, problems in (("Rejected rows", report.rejected), ("Warnings", report.warnings)):
+        if problems:
+            table = Table(title=f"{title} ({len(problems)})")
+            for column in ("row", "column", "problem"):
+                table.add_column(column, overflow="fold")
+            for problem in problems:
+                table.add_row(str(problem.row), problem.column, problem.message)
+            console.print(table)
+    console.print(
+        f"[green]{report.total_rows} rows: {report.created} products created, "
+        f"{report.updated} updated, {report.unchanged} unchanged, "
+        f"{len({p.row for p in report.rejected})} rows rejected.[/green]"
     )
 
 

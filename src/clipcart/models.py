@@ -4,7 +4,11 @@
 def load_all_models() -> None:
     """Register every table on `Base.metadata`."""
     import clipcart.accounts.models
+    import clipcart.catalog.import_models
+    import clipcart.catalog.models
     import clipcart.core.idempotency
     import clipcart.ledger.models
+    import clipcart.media.models
     import clipcart.payments.models
-    import clipcart.payments.sandbox.models  # noqa: F401
+    import clipcart.payments.sandbox.models
+    import clipcart.shops.models  # noqa: F401

@@ -47,7 +47,9 @@ def run_async(coroutine_function: Callable[..., Coroutine[Any, Any, Any]]) -> Ca
 def load_task_modules() -> None:
     """Import every domain's tasks so the consumer knows them."""
     import clipcart.accounts.tasks
+    import clipcart.catalog.import_tasks
     import clipcart.ledger.tasks
+    import clipcart.media.tasks
     import clipcart.payments.tasks  # noqa: F401
 
 

@@ -27,41 +27,7 @@ async def home(request: Request, viewer: Viewer) -> Response:
     return render(request, "home.html", viewer=viewer, tab="home")
 
 
-@router.get("/shop", response_class=HTMLResponse)
-async def shop(request: Request, viewer: Viewer) -> Response:
-    """The shop tab (the catalogue arrives with a later issue)."""
-    return render(
-        request,
-        "coming_soon.html",
-        {
-            "heading": "Shop is coming soon",
-            "message": "Soon you will browse products from shops and creators here.",
-            "next_step": "Until then, make your profile ready so people know who you are.",
-            "glyph": "shop",
-        },
-        viewer=viewer,
-        tab="shop",
-    )
-
-
-@router.get("/upload", response_class=HTMLResponse)
-async def upload(request: Request, viewer: Viewer) -> Response:
-    """The + tab (video upload arrives with a later issue)."""
-    if viewer is None:
-        return login_redirect(request)
-    return render(
-        request,
-        "coming_soon.html",
-        {
-            "heading": "Posting videos is coming soon",
-            "message": "You will be able to upload short videos and tag products in them here.",
-            "next_step": "Until then, set up your profile: a photo and a short bio help people "
-            "trust you.",
-            "glyph": "video",
-        },
-        viewer=viewer,
-        tab="upload",
-    )
+# The + tab (/upload) lives in web/video_pages.py with the other video pages.
 
 
 @router.get("/inbox", response_class=HTMLResponse)

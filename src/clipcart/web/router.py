@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from clipcart.web import account_pages, pages, security_pages
+from clipcart.web import (
+    account_pages,
+    import_pages,
+    money_pages,
+    pages,
+    security_pages,
+    seller_pages,
+    shop_pages,
+    video_pages,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(account_pages.router)
 router.include_router(security_pages.router)
+router.include_router(shop_pages.router)
+router.include_router(seller_pages.router)
+router.include_router(import_pages.router)
+router.include_router(video_pages.router)
+router.include_router(money_pages.router)
