@@ -1,4 +1,4 @@
-"""The `clipcart` command: demo, serve, worker, migrate, createuser."""
+"""The `clipcart` command: demo, serve, worker, migrate, createuser, import-products, ledger."""
 
 from __future__ import annotations
 

@@ -150,6 +150,8 @@ async def test_sign_up_logs_in_and_shows_the_new_profile(client: httpx.AsyncClie
     assert profile.status_code == 200
     assert "Ada Lovelace" in profile.text and f"@{account['handle']}" in profile.text
     assert "Edit profile" in profile.text
+    assert 'href="/studio/videos"' in profile.text and 'href="/seller"' in profile.text
+    assert 'href="/studio/money"' not in profile.text  # earnings are for creators
     assert "Welcome to ClipCart, Ada Lovelace!" in profile.text  # the flash message
     again = await client.get(f"/@{account['handle']}", headers=HTML)
     assert "Welcome to ClipCart" not in again.text  # shown once
@@ -347,6 +349,7 @@ async def test_a_profile_is_public_but_only_the_owner_may_edit(client: httpx.Asy
 
     assert profile.status_code == 200 and "Grace Hopper" in profile.text
     assert "Edit profile" not in profile.text
+    assert 'href="/studio/videos"' not in profile.text
 
 
 async def test_a_profile_handle_in_other_case_redirects_to_the_canonical_one(
