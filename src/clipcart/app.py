@@ -27,6 +27,7 @@ from clipcart.payments.sandbox.router import router as sandbox_api
 from clipcart.shops.router import router as shops_api
 from clipcart.web.pages import STATIC_DIR, render_error_page
 from clipcart.web.router import router as web_router
+from clipcart.web.viewer import LoginRequired, send_to_login
 
 
 def create_app(settings: Settings | None = None, *, embedded_worker: bool = False) -> FastAPI:
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.state.request_guard = guard_request
 
     install_error_handlers(app, html_renderer=render_error_page)
+    app.add_exception_handler(LoginRequired, send_to_login)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)

@@ -270,7 +270,22 @@ async def test_the_csrf_token_changes_when_logging_in(client: httpx.AsyncClient)
 
 
 @pytest.mark.parametrize(
-    "path", ["/upload", "/inbox", "/me", "/settings/profile", "/settings/security"]
+    "path",
+    [
+        "/upload",
+        "/inbox",
+        "/me",
+        "/settings/profile",
+        "/settings/security",
+        "/seller",
+        "/seller/someshop/products",
+        "/seller/someshop/import",
+        "/seller/someshop/money",
+        "/shops/new",
+        "/studio/videos",
+        "/studio/money",
+        "/studio/money?page=2",
+    ],
 )
 async def test_login_required_pages_send_visitors_to_log_in(client: httpx.AsyncClient, path: str):
     answer = await client.get(path, headers=HTML)

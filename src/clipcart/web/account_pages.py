@@ -37,12 +37,11 @@ from clipcart.web.forms import (
     errors_from_app_error,
     errors_from_validation,
     form_values,
-    login_redirect,
     safe_next,
     see_other,
 )
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer, Viewer
 
 router = make_router(include_in_schema=False)
 
@@ -274,10 +273,8 @@ async def logout(request: Request, session: DbSession) -> Response:
 
 
 @router.get("/me", response_class=HTMLResponse)
-async def me(request: Request, viewer: Viewer) -> Response:
+async def me(request: Request, viewer: SignedInViewer) -> Response:
     """The Me tab: your own profile."""
-    if viewer is None:
-        return login_redirect(request)
     return see_other(f"/@{viewer.handle}")
 
 
@@ -328,18 +325,14 @@ def _edit_profile_page(
 
 
 @router.get("/settings/profile", response_class=HTMLResponse)
-async def edit_profile_form(request: Request, viewer: Viewer) -> Response:
+async def edit_profile_form(request: Request, viewer: SignedInViewer) -> Response:
     """The edit-profile form."""
-    if viewer is None:
-        return login_redirect(request)
     return _edit_profile_page(request, viewer)
 
 
 @router.post("/settings/profile", response_class=HTMLResponse)
-async def edit_profile(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def edit_profile(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """Save the profile and, when a picture was chosen, the new avatar."""
-    if viewer is None:
-        return login_redirect(request)
     form = await request.form()
     values = form_values(form, "handle", "display_name")
     # Browsers send textarea line breaks as CRLF; the bio rules allow only \n.

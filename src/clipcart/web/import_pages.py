@@ -21,9 +21,9 @@ from clipcart.core.routing import DbSession, make_router
 from clipcart.shops import service as shops
 from clipcart.shops.domain import CATALOG_ROLES
 from clipcart.shops.models import Shop
-from clipcart.web.forms import FORM_ERROR, FormErrors, login_redirect, see_other
+from clipcart.web.forms import FORM_ERROR, FormErrors, see_other
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer
 
 router = make_router(include_in_schema=False)
 RECENT_JOBS = 10
@@ -65,11 +65,9 @@ async def _form_page(
 
 @router.get("/seller/{handle}/import", response_class=HTMLResponse)
 async def import_form(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """The upload form, recent imports and the export links."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     return await _form_page(request, viewer, shop, session)
 
@@ -82,11 +80,9 @@ async def _read(upload: Any, limit: int) -> bytes | None:
 
 @router.post("/seller/{handle}/import", response_class=HTMLResponse)
 async def start_import(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Check the uploaded CSV and queue its import; a bad file shows what is wrong."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     form = await request.form()
     upload = form.get("file")
@@ -115,11 +111,9 @@ async def start_import(
 
 @router.get("/seller/{handle}/import/{job_id}", response_class=HTMLResponse)
 async def import_job(
-    handle: str, job_id: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, job_id: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """One import: a progress bar while it runs, then the counts and the rejected rows."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     try:
         identifier = uuid.UUID(job_id)

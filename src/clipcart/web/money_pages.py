@@ -32,11 +32,10 @@ from clipcart.web.forms import (
     FORM_ERROR,
     FormErrors,
     errors_from_app_error,
-    login_redirect,
     see_other,
 )
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer
 
 router = make_router(include_in_schema=False)
 
@@ -272,46 +271,38 @@ async def _save_schedule(
 
 
 @router.get("/studio/money", response_class=HTMLResponse)
-async def creator_money(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def creator_money(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """A creator's commissions: balances, statement, payouts."""
-    if viewer is None:
-        return login_redirect(request)
     return await _page(request, viewer, await _creator_place(viewer), session)
 
 
 @router.post("/studio/money/payouts", response_class=HTMLResponse)
-async def creator_payout(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def creator_payout(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """Ask for a payout of a creator's available commissions."""
-    if viewer is None:
-        return login_redirect(request)
     return await _request_payout(request, viewer, lambda: _creator_place(viewer), session)
 
 
 @router.post("/studio/money/schedule", response_class=HTMLResponse)
-async def creator_schedule(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def creator_schedule(
+    request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """Change a creator's automatic payouts."""
-    if viewer is None:
-        return login_redirect(request)
     return await _save_schedule(request, viewer, lambda: _creator_place(viewer), session)
 
 
 @router.get("/seller/{handle}/money", response_class=HTMLResponse)
 async def seller_money(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """A shop's money (owner and manager): balances, statement, payouts."""
-    if viewer is None:
-        return login_redirect(request)
     return await _page(request, viewer, await _seller_place(viewer, handle, session), session)
 
 
 @router.post("/seller/{handle}/money/payouts", response_class=HTMLResponse)
 async def seller_payout(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Ask for a payout of the shop's available balance."""
-    if viewer is None:
-        return login_redirect(request)
     await _seller_place(viewer, handle, session)  # 404/403 before reading the form
     return await _request_payout(
         request, viewer, lambda: _seller_place(viewer, handle, session), session
@@ -320,11 +311,9 @@ async def seller_payout(
 
 @router.post("/seller/{handle}/money/schedule", response_class=HTMLResponse)
 async def seller_schedule(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Change the shop's automatic payouts."""
-    if viewer is None:
-        return login_redirect(request)
     await _seller_place(viewer, handle, session)  # 404/403 before reading the form
     return await _save_schedule(
         request, viewer, lambda: _seller_place(viewer, handle, session), session

@@ -30,11 +30,10 @@ from clipcart.web.forms import (
     errors_from_app_error,
     errors_from_validation,
     form_values,
-    login_redirect,
     see_other,
 )
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer
 
 router = make_router(include_in_schema=False)
 
@@ -105,18 +104,16 @@ async def _security_page(
 
 
 @router.get(SECURITY_URL, response_class=HTMLResponse)
-async def security(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def security(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """Sessions, API tokens and two-factor settings."""
-    if viewer is None:
-        return login_redirect(request)
     return await _security_page(request, viewer, session=session)
 
 
 @router.post(f"{SECURITY_URL}/logout-everywhere", response_class=HTMLResponse)
-async def logout_everywhere(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def logout_everywhere(
+    request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """End every session of this account, this browser's included."""
-    if viewer is None:
-        return login_redirect(request)
     ended = await accounts.end_all_sessions(viewer, session=session)
     response = see_other("/login")
     clear_session_cookie(response, request)
@@ -126,10 +123,8 @@ async def logout_everywhere(request: Request, viewer: Viewer, session: DbSession
 
 
 @router.post(f"{SECURITY_URL}/tokens", response_class=HTMLResponse)
-async def create_token(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def create_token(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """Create an API token and show its secret, this once."""
-    if viewer is None:
-        return login_redirect(request)
     form = await request.form()
     values: dict[str, Any] = form_values(form, "name", "expires_in_days")
     values["scopes"] = [scope for scope in form.getlist("scopes") if isinstance(scope, str)]
@@ -165,11 +160,9 @@ async def create_token(request: Request, viewer: Viewer, session: DbSession) -> 
 
 @router.post(f"{SECURITY_URL}/tokens/{{token_id}}/revoke", response_class=HTMLResponse)
 async def revoke_token(
-    request: Request, token_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request, token_id: uuid.UUID, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Revoke one of your API tokens."""
-    if viewer is None:
-        return login_redirect(request)
     await accounts.revoke_api_token(viewer, token_id, session=session)
     response = see_other(SECURITY_URL)
     flash(response, "The token is revoked: programs using it can no longer get in.")
@@ -201,19 +194,19 @@ def _totp_setup_page(
 
 
 @router.post(f"{SECURITY_URL}/two-factor/setup", response_class=HTMLResponse)
-async def begin_two_factor(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def begin_two_factor(
+    request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """Start two-factor setup: a new secret to scan."""
-    if viewer is None:
-        return login_redirect(request)
     setup = await accounts.begin_totp_setup(viewer, session=session)
     return _totp_setup_page(request, viewer, setup)
 
 
 @router.post(f"{SECURITY_URL}/two-factor/confirm", response_class=HTMLResponse)
-async def confirm_two_factor(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def confirm_two_factor(
+    request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """Turn two-factor on with a code from the app; show the recovery codes once."""
-    if viewer is None:
-        return login_redirect(request)
     form = await request.form()
     code = form_values(form, "code")["code"]
     pending_secret = viewer.totp_pending_secret
@@ -249,10 +242,10 @@ async def confirm_two_factor(request: Request, viewer: Viewer, session: DbSessio
 
 
 @router.post(f"{SECURITY_URL}/two-factor/disable", response_class=HTMLResponse)
-async def disable_two_factor(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def disable_two_factor(
+    request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """Turn two-factor off (needs the password)."""
-    if viewer is None:
-        return login_redirect(request)
     form = await request.form()
     password = form.get("password")
     try:

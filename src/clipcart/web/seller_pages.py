@@ -36,11 +36,10 @@ from clipcart.web.forms import (
     FormErrors,
     errors_from_app_error,
     errors_from_validation,
-    login_redirect,
     see_other,
 )
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer
 
 router = make_router(include_in_schema=False)
 
@@ -51,21 +50,17 @@ def _text(form: FormData, name: str) -> str:
 
 
 @router.get("/seller", response_class=HTMLResponse)
-async def seller_home(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def seller_home(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """The seller center's front door: the shops you work for, or how to open one."""
-    if viewer is None:
-        return login_redirect(request)
     my_shops = await shops.list_shops_for_user(viewer, session=session)
     return render(request, "seller/index.html", {"shops": my_shops}, viewer=viewer, tab="me")
 
 
 @router.get("/seller/{handle}/products", response_class=HTMLResponse)
 async def product_list(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Every product of the shop, any status, newest first."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session)
     rows, next_cursor = await catalog.list_products(
         catalog.ProductFilters(shop_id=shop.id, statuses=catalog_domain.PRODUCT_STATUSES),
@@ -122,22 +117,18 @@ def _form_page(
 
 @router.get("/seller/{handle}/products/new", response_class=HTMLResponse)
 async def new_product_form(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """The form for a new product."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     return _form_page(request, viewer, shop, product_form.product_values(None), {}, product=None)
 
 
 @router.post("/seller/{handle}/products/new", response_class=HTMLResponse)
 async def create_product(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Create the product, then go on to its pictures."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     form = await request.form()
     values, variants, rows, errors = product_form.parse_product_form(form, shop.currency)
@@ -194,11 +185,9 @@ async def _staff_product(
 
 @router.get("/seller/{handle}/products/{product_id}/edit", response_class=HTMLResponse)
 async def edit_product_form(
-    handle: str, product_id: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, product_id: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """The form to change a product, its variants and pictures."""
-    if viewer is None:
-        return login_redirect(request)
     shop, product = await _staff_product(viewer, handle, product_id, session)
     return _form_page(
         request, viewer, shop, product_form.product_values(product), {}, product=product
@@ -207,11 +196,9 @@ async def edit_product_form(
 
 @router.post("/seller/{handle}/products/{product_id}/edit", response_class=HTMLResponse)
 async def update_product(
-    handle: str, product_id: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, product_id: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Save the product; changed stock is recorded as a correction."""
-    if viewer is None:
-        return login_redirect(request)
     shop, product = await _staff_product(viewer, handle, product_id, session)
     form = await request.form()
     values, variants, rows, errors = product_form.parse_product_form(form, shop.currency)
@@ -254,11 +241,9 @@ async def update_product(
 
 @router.post("/seller/{handle}/products/{product_id}/images", response_class=HTMLResponse)
 async def upload_image(
-    handle: str, product_id: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, product_id: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Add a picture to the product."""
-    if viewer is None:
-        return login_redirect(request)
     shop, product = await _staff_product(viewer, handle, product_id, session)
     form = await request.form()
     upload = form.get("image")
@@ -293,12 +278,10 @@ async def delete_image(
     product_id: str,
     image_id: uuid.UUID,
     request: Request,
-    viewer: Viewer,
+    viewer: SignedInViewer,
     session: DbSession,
 ) -> Response:
     """Remove a picture from the product."""
-    if viewer is None:
-        return login_redirect(request)
     shop, product = await _staff_product(viewer, handle, product_id, session)
     await catalog.remove_product_image(product, image_id, session=session)
     response = see_other(f"/seller/{shop.handle}/products/{product.id}/edit#images")
@@ -353,21 +336,19 @@ async def _stock_page(
 
 
 @router.get("/seller/{handle}/stock", response_class=HTMLResponse)
-async def stock(handle: str, request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def stock(
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """Stock per variant and the movement log; adjust with a reason."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session)
     return await _stock_page(request, viewer, shop, session)
 
 
 @router.post("/seller/{handle}/stock", response_class=HTMLResponse)
 async def change_stock(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Add or remove units of one variant, with a reason and a note."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     form = await request.form()
     values = {name: _text(form, name) for name in ("variant_id", "delta", "reason", "note")}

@@ -32,11 +32,10 @@ from clipcart.web.forms import (
     errors_from_app_error,
     errors_from_validation,
     form_values,
-    login_redirect,
     see_other,
 )
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer, Viewer
 
 router = make_router(include_in_schema=False)
 
@@ -131,10 +130,8 @@ async def shop_tab(request: Request, viewer: Viewer, session: DbSession) -> Resp
 
 
 @router.get("/shops/new", response_class=HTMLResponse)
-async def new_shop_form(request: Request, viewer: Viewer) -> Response:
+async def new_shop_form(request: Request, viewer: SignedInViewer) -> Response:
     """The form to open a shop."""
-    if viewer is None:
-        return login_redirect(request)
     return _new_shop_page(request, viewer, {"currency": "USD", "processing_days": "2"}, {})
 
 
@@ -157,10 +154,8 @@ def _new_shop_page(
 
 
 @router.post("/shops/new", response_class=HTMLResponse)
-async def open_shop(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def open_shop(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """Open the shop and go to its seller center."""
-    if viewer is None:
-        return login_redirect(request)
     form = await request.form()
     values = form_values(form, *SHOP_FIELDS)
     errors: FormErrors = {}
@@ -339,22 +334,18 @@ async def _settings_page(
 
 @router.get("/seller/{handle}/settings", response_class=HTMLResponse)
 async def shop_settings(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """The shop's settings: profile, shipping, returns, logo and staff."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     return await _settings_page(request, viewer, shop, session)
 
 
 @router.post("/seller/{handle}/settings", response_class=HTMLResponse)
 async def save_shop_settings(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Save the shop's settings."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     form = await request.form()
     values = form_values(form, *SETTINGS_FIELDS)
@@ -396,11 +387,9 @@ async def save_shop_settings(
 
 @router.post("/seller/{handle}/settings/logo", response_class=HTMLResponse)
 async def upload_logo(
-    handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Replace the shop's logo."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=CATALOG_ROLES)
     form = await request.form()
     upload = form.get("logo")
@@ -420,10 +409,10 @@ async def upload_logo(
 
 
 @router.post("/seller/{handle}/staff", response_class=HTMLResponse)
-async def add_staff(handle: str, request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def add_staff(
+    handle: str, request: Request, viewer: SignedInViewer, session: DbSession
+) -> Response:
     """Add someone to the staff by their @handle (owner only)."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=OWNER_ONLY)
     form = await request.form()
     values = form_values(form, "user_handle", "role")
@@ -446,11 +435,9 @@ async def add_staff(handle: str, request: Request, viewer: Viewer, session: DbSe
 
 @router.post("/seller/{handle}/staff/{user_handle}/remove", response_class=HTMLResponse)
 async def remove_staff(
-    handle: str, user_handle: str, request: Request, viewer: Viewer, session: DbSession
+    handle: str, user_handle: str, request: Request, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Take someone off the staff (owner only)."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session, roles=OWNER_ONLY)
     await shops.remove_staff(shop, user_handle, session=session)
     response = see_other(f"/seller/{shop.handle}/settings#staff")

@@ -25,11 +25,10 @@ from clipcart.web.forms import (
     FORM_ERROR,
     errors_from_app_error,
     errors_from_validation,
-    login_redirect,
     see_other,
 )
 from clipcart.web.templating import render
-from clipcart.web.viewer import Viewer
+from clipcart.web.viewer import SignedInViewer, Viewer
 
 router = make_router(include_in_schema=False)
 
@@ -82,18 +81,14 @@ async def _upload_page(
 
 
 @router.get("/upload", response_class=HTMLResponse)
-async def upload_form(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def upload_form(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """The + tab: upload a video (progress shown by video-upload.js)."""
-    if viewer is None:
-        return login_redirect(request)
     return await _upload_page(request, viewer, session)
 
 
 @router.post("/upload", response_class=HTMLResponse)
-async def upload(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def upload(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """The no-JavaScript upload: the same checks as the API, then the status page."""
-    if viewer is None:
-        return login_redirect(request)
     values: dict[str, str] = {}
     try:
         async with receive_upload(request) as form:
@@ -118,20 +113,16 @@ async def upload(request: Request, viewer: Viewer, session: DbSession) -> Respon
 
 @router.get("/v/{video_id}/status", response_class=HTMLResponse)
 async def video_status(
-    request: Request, video_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request, video_id: uuid.UUID, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Where an upload goes while it is processed; video-status.js polls the API."""
-    if viewer is None:
-        return login_redirect(request)
     video = await service.get_video_for_editor(viewer, video_id, session=session)
     return render(request, "media/status.html", {"video": video}, viewer=viewer, tab="upload")
 
 
 @router.get("/studio/videos", response_class=HTMLResponse)
-async def studio(request: Request, viewer: Viewer, session: DbSession) -> Response:
+async def studio(request: Request, viewer: SignedInViewer, session: DbSession) -> Response:
     """My videos with their status."""
-    if viewer is None:
-        return login_redirect(request)
     cursor = request.query_params.get("cursor") or None
     videos, next_cursor = await service.list_my_videos(
         viewer, cursor=cursor, limit=30, session=session
@@ -147,11 +138,9 @@ async def studio(request: Request, viewer: Viewer, session: DbSession) -> Respon
 
 @router.get("/seller/{handle}/videos", response_class=HTMLResponse)
 async def shop_videos(
-    request: Request, handle: str, viewer: Viewer, session: DbSession
+    request: Request, handle: str, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """A shop's videos, for its staff, with an upload button."""
-    if viewer is None:
-        return login_redirect(request)
     shop = await shops.get_shop_for_staff(viewer, handle, session=session)
     cursor = request.query_params.get("cursor") or None
     videos, next_cursor = await service.list_shop_videos(
@@ -217,11 +206,9 @@ async def _edit_page(
 
 @router.get("/v/{video_id}/edit", response_class=HTMLResponse)
 async def edit_form(
-    request: Request, video_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request, video_id: uuid.UUID, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Caption, visibility, cover frame and product tags."""
-    if viewer is None:
-        return login_redirect(request)
     video = await service.get_video_for_editor(viewer, video_id, session=session)
     return await _edit_page(request, video, viewer, session)
 
@@ -233,11 +220,9 @@ def _number(value: Any) -> float | None:
 
 @router.post("/v/{video_id}/edit", response_class=HTMLResponse)
 async def edit(
-    request: Request, video_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request, video_id: uuid.UUID, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Save caption, visibility and cover time."""
-    if viewer is None:
-        return login_redirect(request)
     video = await service.get_video_for_editor(viewer, video_id, session=session)
     form = await request.form()
     try:
@@ -263,11 +248,9 @@ async def edit(
 
 @router.post("/v/{video_id}/tags", response_class=HTMLResponse)
 async def add_tag(
-    request: Request, video_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request, video_id: uuid.UUID, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Tag a product in the video."""
-    if viewer is None:
-        return login_redirect(request)
     video = await service.get_video_for_editor(viewer, video_id, session=session)
     form = await request.form()
     try:
@@ -297,11 +280,13 @@ async def add_tag(
 
 @router.post("/v/{video_id}/tags/{tag_id}/delete", response_class=HTMLResponse)
 async def remove_tag(
-    request: Request, video_id: uuid.UUID, tag_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request,
+    video_id: uuid.UUID,
+    tag_id: uuid.UUID,
+    viewer: SignedInViewer,
+    session: DbSession,
 ) -> Response:
     """Remove a product tag."""
-    if viewer is None:
-        return login_redirect(request)
     video = await service.get_video_for_editor(viewer, video_id, session=session)
     await tagging.remove_tag(video, tag_id, session=session)
     response = see_other(f"/v/{video.id}/edit#tags")
@@ -311,11 +296,9 @@ async def remove_tag(
 
 @router.post("/v/{video_id}/delete", response_class=HTMLResponse)
 async def delete(
-    request: Request, video_id: uuid.UUID, viewer: Viewer, session: DbSession
+    request: Request, video_id: uuid.UUID, viewer: SignedInViewer, session: DbSession
 ) -> Response:
     """Delete the video and its files."""
-    if viewer is None:
-        return login_redirect(request)
     video = await service.get_video_for_editor(viewer, video_id, session=session)
     await service.delete_video(video, session=session)
     response = see_other("/studio/videos")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
 
 from clipcart.accounts.dependencies import get_principal
 from clipcart.accounts.models import User
+from clipcart.web.forms import login_redirect
 
 
 def viewer_from_state(request: Request) -> User | None:
@@ -26,4 +28,25 @@ async def _page_viewer(request: Request) -> User | None:
 Viewer = Annotated[User | None, Depends(_page_viewer)]
 """The signed-in user of a page (None for anonymous visitors and API-token callers)."""
 
-__all__ = ["Viewer", "viewer_from_state"]
+
+class LoginRequired(Exception):
+    """A page only a signed-in user may see was asked for by someone who is not signed in."""
+
+
+async def _signed_in_viewer(request: Request) -> User:
+    user = viewer_from_state(request)
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+SignedInViewer = Annotated[User, Depends(_signed_in_viewer)]
+"""The signed-in user of a page; anyone else is sent to log in and then brought back."""
+
+
+async def send_to_login(request: Request, exc: Exception) -> Response:
+    """The app's answer to LoginRequired: the login page, then back to where they were going."""
+    return login_redirect(request)
+
+
+__all__ = ["LoginRequired", "SignedInViewer", "Viewer", "send_to_login", "viewer_from_state"]
