@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clipcart.accounts import domain
-from clipcart.core.errors import ValidationFailed
+from clipcart.core.errors import FieldErrors, ValidationFailed
 
 # --- passwords ----------------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ def test_scopes() -> None:
 
 
 def test_field_errors_collect_everything() -> None:
-    errors = domain.FieldErrors()
+    errors = FieldErrors()
     errors.raise_if_any()  # nothing yet
     errors.add("a", ["one", "two"])
     errors.add("b", [])

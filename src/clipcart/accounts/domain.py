@@ -14,7 +14,6 @@ import segno
 from email_validator import EmailNotValidError, validate_email
 
 from clipcart.core import images
-from clipcart.core.errors import ValidationFailed
 
 ROLES: tuple[str, ...] = ("buyer", "creator", "seller_staff", "moderator", "admin")
 
@@ -50,22 +49,6 @@ RESERVED_HANDLES = frozenset(
 )  # fmt: skip
 
 _HANDLE_CHARS = re.compile(r"[a-z0-9_.]+")
-
-
-class FieldErrors:
-    """Collects field errors so one answer lists everything that needs fixing."""
-
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-
-    def add(self, field: str, messages: list[str]) -> None:
-        """Record `messages` against `field`."""
-        self.errors.extend({"field": field, "message": message} for message in messages)
-
-    def raise_if_any(self) -> None:
-        """Raise ValidationFailed listing every error recorded, if there is one."""
-        if self.errors:
-            raise ValidationFailed("Some fields need attention.", data={"errors": self.errors})
 
 
 def normalize_email(raw: str) -> str:

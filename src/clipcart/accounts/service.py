@@ -27,7 +27,14 @@ from clipcart.accounts.two_factor import disable_totp as disable_totp
 from clipcart.accounts.two_factor import unused_recovery_code_count as unused_recovery_code_count
 from clipcart.core import clock, events
 from clipcart.core.config import get_settings
-from clipcart.core.errors import Conflict, NotFound, PayloadTooLarge, RateLimited, ValidationFailed
+from clipcart.core.errors import (
+    Conflict,
+    FieldErrors,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ValidationFailed,
+)
 from clipcart.core.ids import hash_token, new_token
 from clipcart.core.ratelimit import RateLimiter
 from clipcart.core.security import hash_password, password_needs_rehash, verify_password
@@ -74,7 +81,7 @@ async def check_signup_rate(*, limiter: RateLimiter, ip: str) -> None:
 
 async def sign_up(data: SignupIn, *, session: AsyncSession) -> User:
     """Create an account with the buyer role; 422 on a rule broken, 409 when taken."""
-    errors = domain.FieldErrors()
+    errors = FieldErrors()
     email = domain.normalize_email(data.email)
     errors.add("email", domain.email_problems(email))
     handle = domain.normalize_handle(data.handle)
@@ -277,7 +284,7 @@ async def get_user_by_handle(handle: str, *, session: AsyncSession) -> User:
 
 async def update_profile(user: User, data: ProfileIn, *, session: AsyncSession) -> User:
     """Change the handle, display name or bio; fields left out stay as they are."""
-    errors = domain.FieldErrors()
+    errors = FieldErrors()
     changes: dict[str, str] = {}
     if data.handle is not None:
         handle = domain.normalize_handle(data.handle)
@@ -361,7 +368,7 @@ async def create_api_token(
     user: User, data: ApiTokenIn, *, session: AsyncSession
 ) -> tuple[ApiToken, str]:
     """A new scoped API token and its secret (shown once; only its hash is kept)."""
-    errors = domain.FieldErrors()
+    errors = FieldErrors()
     name = data.name.strip()
     if not 1 <= len(name) <= 100:
         errors.add("name", ["Give the token a name of 1 to 100 characters."])

@@ -21,25 +21,13 @@ from clipcart.catalog.schemas import ProductIn, ProductUpdateIn, VariantIn
 from clipcart.catalog.stock import adjust_stock as adjust_stock
 from clipcart.catalog.stock import list_stock_movements as list_stock_movements
 from clipcart.catalog.stock import set_stock as set_stock
-from clipcart.core.errors import Conflict, NotFound, ValidationFailed
+from clipcart.core.errors import Conflict, FieldErrors, NotFound
 from clipcart.shops import service as shops
 from clipcart.shops.domain import CATALOG_ROLES
 from clipcart.shops.models import Shop
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-
-    def add(self, field: str, messages: list[str]) -> None:
-        self.errors.extend({"field": field, "message": message} for message in messages)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationFailed("Some fields need attention.", data={"errors": self.errors})
-
-
-def _check_variants(errors: _Errors, options: list[str], variants: list[VariantIn]) -> None:
+def _check_variants(errors: FieldErrors, options: list[str], variants: list[VariantIn]) -> None:
     seen_skus: set[str] = set()
     seen_values: set[tuple[str, ...]] = set()
     if not variants:
@@ -69,7 +57,7 @@ def _check_variants(errors: _Errors, options: list[str], variants: list[VariantI
 
 
 def _check_product_fields(
-    errors: _Errors, *, title: str, handle: str, options: list[str], category_id: int | None
+    errors: FieldErrors, *, title: str, handle: str, options: list[str], category_id: int | None
 ) -> None:
     if not title:
         errors.add("title", ["Enter a title."])
@@ -165,7 +153,7 @@ async def create_product(
     stock_reason: str = "initial",
 ) -> Product:
     """Create a product with its variants; initial stock is recorded as movements."""
-    errors = _Errors()
+    errors = FieldErrors()
     title = product_in.title.strip()
     explicit_handle = product_in.handle is not None and product_in.handle.strip() != ""
     handle = (
@@ -248,7 +236,7 @@ async def update_product(
     """Change a product; a new variant list replaces the old one (matched by id, SKU or option
     values), and stock differences are recorded as movements."""
     given = product_in.model_fields_set
-    errors = _Errors()
+    errors = FieldErrors()
     title = product.title if product_in.title is None else product_in.title.strip()
     handle = product.handle if not product_in.handle else product_in.handle.strip().lower()
     options = product.options if product_in.options is None else _clean_options(product_in.options)

@@ -62,6 +62,22 @@ class ValidationFailed(AppError):
         return cls(message, code=code, data={"errors": [{"field": field, "message": message}]})
 
 
+class FieldErrors:
+    """Collects field errors so one answer lists everything that needs fixing."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, field: str, messages: list[str]) -> None:
+        """Record `messages` against `field`."""
+        self.errors.extend({"field": field, "message": message} for message in messages)
+
+    def raise_if_any(self) -> None:
+        """Raise ValidationFailed listing every error recorded, if there is one."""
+        if self.errors:
+            raise ValidationFailed("Some fields need attention.", data={"errors": self.errors})
+
+
 class RateLimited(AppError):
     status, code, title = 429, "rate_limited", "Too many attempts"
 

@@ -17,7 +17,14 @@ from clipcart.accounts import service as accounts
 from clipcart.accounts.models import User
 from clipcart.core import events, images
 from clipcart.core.config import get_settings
-from clipcart.core.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from clipcart.core.errors import (
+    Conflict,
+    FieldErrors,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
 from clipcart.shops import domain
 from clipcart.shops.models import Shop, ShopStaff
 from clipcart.shops.schemas import ShopIn, ShopUpdateIn, StaffIn
@@ -26,20 +33,8 @@ SELLER_ACCOUNT_ROLE = "seller_staff"
 LOGO_MAX_BYTES = 5 * 1024 * 1024
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-
-    def add(self, field: str, messages: list[str]) -> None:
-        self.errors.extend({"field": field, "message": message} for message in messages)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationFailed("Some fields need attention.", data={"errors": self.errors})
-
-
 def _check_profile(
-    errors: _Errors,
+    errors: FieldErrors,
     *,
     name: str,
     description: str,
@@ -66,7 +61,7 @@ async def _grant_seller_role(user: User, *, session: AsyncSession) -> None:
 
 async def open_shop(owner: User, shop_in: ShopIn, *, session: AsyncSession) -> Shop:
     """Open a shop owned by `owner` (who becomes its owner and a seller); 422/409 on problems."""
-    errors = _Errors()
+    errors = FieldErrors()
     handle = domain.normalize_handle(shop_in.handle)
     errors.add("handle", domain.handle_problems(handle))
     currency = shop_in.currency.strip().upper()
@@ -207,7 +202,7 @@ async def update_shop(shop: Shop, shop_in: ShopUpdateIn, *, session: AsyncSessio
         else shop_in.shipping_flat_rate
     )
     days = shop.processing_days if shop_in.processing_days is None else shop_in.processing_days
-    errors = _Errors()
+    errors = FieldErrors()
     _check_profile(
         errors,
         name=name,
