@@ -15,7 +15,6 @@ from starlette.datastructures import FormData, UploadFile
 
 from clipcart.accounts.models import User
 from clipcart.catalog import domain as catalog_domain
-from clipcart.catalog import product_form
 from clipcart.catalog import service as catalog
 from clipcart.catalog.images import IMAGE_MAX_BYTES
 from clipcart.catalog.models import Product
@@ -30,6 +29,7 @@ from clipcart.core.routing import DbSession, make_router
 from clipcart.shops import service as shops
 from clipcart.shops.domain import CATALOG_ROLES
 from clipcart.shops.models import Shop
+from clipcart.web import product_form
 from clipcart.web.flash import flash
 from clipcart.web.forms import (
     FORM_ERROR,
@@ -138,18 +138,7 @@ async def create_product(
         product = await catalog.create_product(
             shop,
             ProductIn(
-                title=values["title"],
-                handle=values["handle"] or None,
-                description_html=values["description_html"],
-                vendor=values["vendor"],
-                product_type=values["product_type"],
-                tags=product_form.split_list(values["tags"]),
-                category_id=int(values["category_id"]) if values["category_id"] else None,
-                status=values["status"]
-                if values["status"] in catalog_domain.PRODUCT_STATUSES
-                else "draft",
-                options=product_form.split_list(values["options"]),
-                variants=variants,
+                **product_form.product_fields(values, unknown_status="draft"), variants=variants
             ),
             actor=viewer,
             session=session,
@@ -208,18 +197,7 @@ async def update_product(
         await catalog.update_product(
             product,
             ProductUpdateIn(
-                title=values["title"],
-                handle=values["handle"] or None,
-                description_html=values["description_html"],
-                vendor=values["vendor"],
-                product_type=values["product_type"],
-                tags=product_form.split_list(values["tags"]),
-                category_id=int(values["category_id"]) if values["category_id"] else None,
-                status=values["status"]
-                if values["status"] in catalog_domain.PRODUCT_STATUSES
-                else None,
-                options=product_form.split_list(values["options"]),
-                variants=variants,
+                **product_form.product_fields(values, unknown_status=None), variants=variants
             ),
             actor=viewer,
             session=session,

@@ -162,3 +162,20 @@ def known_fields(values: dict[str, Any]) -> set[str]:
     rows = range(len(values.get("variants", [])) + 1)
     names = (*VARIANT_FIELDS, "option_values", "compare_at_price", "weight_grams")
     return PRODUCT_FIELDS | {f"variants.{row}.{name}" for row in rows for name in names}
+
+
+def product_fields(values: dict[str, Any], *, unknown_status: str | None) -> dict[str, Any]:
+    """The product's own fields (all but the variants) from the form's values; a status the
+    catalogue does not know becomes `unknown_status`."""
+    status = values["status"]
+    return {
+        "title": values["title"],
+        "handle": values["handle"] or None,
+        "description_html": values["description_html"],
+        "vendor": values["vendor"],
+        "product_type": values["product_type"],
+        "tags": split_list(values["tags"]),
+        "category_id": int(values["category_id"]) if values["category_id"] else None,
+        "status": status if status in domain.PRODUCT_STATUSES else unknown_status,
+        "options": split_list(values["options"]),
+    }
