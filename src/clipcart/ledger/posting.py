@@ -4,7 +4,7 @@ A transfer is one conditional UPDATE per account in primary-key order (the WHERE
 overdraft atomically and returns the new totals; taking row locks in one order avoids
 deadlocks), then the transfer row (its unique idempotency key, pending_id and reverses_id make
 replays and double resolutions harmless), then its entries, numbered per account with the
-balance after each.
+balance after each (on PostgreSQL the transfer row and its entries are one statement).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import TextClause
 
 from clipcart.core import clock
 from clipcart.core.errors import NotFound
@@ -161,6 +163,60 @@ def _insert_transfer(session: AsyncSession) -> Any:
     return _INSERT_TRANSFER[name]
 
 
+_TRANSFER_COLUMNS = (
+    "id", "created_at", "idempotency_key", "kind", "phase", "currency", "total", "memo",
+    "reference", "content_hash", "pending_id", "reverses_id",
+)  # fmt: skip
+_WRITE_TRANSFER_POSTGRES: dict[int, TextClause] = {}
+
+
+def _write_transfer_postgres(legs: int) -> TextClause:
+    """On PostgreSQL, the transfer row and its entries in one statement (one round trip):
+    the entries are only written if the transfer row was (its key was not taken)."""
+    if legs not in _WRITE_TRANSFER_POSTGRES:
+        rows = ", ".join(
+            f"(CAST(:e{i}_account AS UUID), CAST(:e{i}_seq AS BIGINT), CAST(:e{i}_side AS"
+            f" VARCHAR), CAST(:e{i}_amount AS BIGINT), CAST(:e{i}_after AS BIGINT))"
+            for i in range(legs)
+        )
+        columns = ", ".join(_TRANSFER_COLUMNS)
+        values = ", ".join(f":{name}" for name in _TRANSFER_COLUMNS)
+        # Only fixed table and column names and numbered placeholders are put together here.
+        _WRITE_TRANSFER_POSTGRES[legs] = text(
+            f"WITH t AS (INSERT INTO {_transfers.name} ({columns}) VALUES ({values})"  # noqa: S608
+            " ON CONFLICT DO NOTHING RETURNING id, created_at)"
+            f" INSERT INTO {_entries.name}"
+            " (account_id, account_seq, transfer_id, side, amount, balance_after, created_at)"
+            " SELECT e.account_id, e.seq, t.id, e.side, e.amount, e.balance_after, t.created_at"
+            f" FROM t CROSS JOIN (VALUES {rows}) AS e(account_id, seq, side, amount, balance_after)"
+            " RETURNING transfer_id"
+        )
+    return _WRITE_TRANSFER_POSTGRES[legs]
+
+
+async def _write_transfer(
+    connection: AsyncConnection,
+    session: AsyncSession,
+    transfer_row: dict[str, Any],
+    entries: list[dict[str, Any]],
+) -> bool:
+    """Insert the transfer and its entries; False when its idempotency key was taken."""
+    if connection.dialect.name == "postgresql":
+        params = dict(transfer_row)
+        for index, entry in enumerate(entries):
+            params[f"e{index}_account"] = entry["account_id"]
+            params[f"e{index}_seq"] = entry["account_seq"]
+            params[f"e{index}_side"] = entry["side"]
+            params[f"e{index}_amount"] = entry["amount"]
+            params[f"e{index}_after"] = entry["balance_after"]
+        written = await connection.execute(_write_transfer_postgres(len(entries)), params)
+        return written.first() is not None
+    if (await connection.execute(_insert_transfer(session), transfer_row)).first() is None:
+        return False
+    await connection.execute(_entries.insert(), entries)
+    return True
+
+
 def _account_undo() -> Any:
     c = ACCOUNTS.c
     return (
@@ -233,10 +289,9 @@ async def post_transfer(draft: TransferDraft, *, session: AsyncSession) -> Trans
         "pending_id": draft.pending_id,
         "reverses_id": draft.reverses_id,
     }
-    if (await connection.execute(_insert_transfer(session), transfer_row)).first() is None:
+    if not await _write_transfer(connection, session, transfer_row, entries):
         await _undo(connection, applied)
         return await _replay(draft, content_hash, session)
-    await connection.execute(_entries.insert(), entries)
     for account_id, row in rows:
         _refresh_identity_map(session, account_id, row)
     return TransferOut(

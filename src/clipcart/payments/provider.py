@@ -26,6 +26,8 @@ class RefundSnapshot:
 
     id: str
     amount: int
+    # The idempotency key we sent with the refund: finds our refund when its answer was lost.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

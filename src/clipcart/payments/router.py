@@ -16,7 +16,7 @@ from clipcart.core import idempotency
 from clipcart.core.errors import ValidationFailed
 from clipcart.core.money import Money
 from clipcart.core.routing import DbSession, make_router
-from clipcart.payments import service, webhooks
+from clipcart.payments import refunds, service, webhooks
 from clipcart.payments.schemas import (
     CardIn,
     ConfirmIn,
@@ -153,7 +153,9 @@ async def refund_intent(
         intent = await service.get_intent_for(admin, intent_id, session=db)
         amount = Money(data.amount, intent.currency)
         await db.commit()
-        refund_id = await service.refund_payment_intent(intent_id, amount, viewer=admin)
+        refund_id = await refunds.refund_payment_intent(
+            intent_id, amount, viewer=admin, request_key=idempotency_key
+        )
         return RefundOut(refund_id=refund_id, intent=await _intent_out(admin, intent_id, db))
 
     return await idempotency.run_idempotent(

@@ -40,7 +40,11 @@ def charge_from(data: Mapping[str, Any]) -> ChargeSnapshot:
         amount_captured=int(data.get("amount_captured") or 0),
         amount_refunded=int(data.get("amount_refunded") or 0),
         refunds=tuple(
-            RefundSnapshot(id=str(item["id"]), amount=int(item["amount"]))
+            RefundSnapshot(
+                id=str(item["id"]),
+                amount=int(item["amount"]),
+                idempotency_key=item.get("idempotency_key"),
+            )
             for item in data.get("refunds") or []
         ),
         failure_code=data.get("failure_code"),

@@ -33,6 +33,7 @@ from clipcart.payments.provider import (
     PaymentProvider,
     ProviderError,
     ProviderTimeout,
+    RefundSnapshot,
 )
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ async def list_intent_events(
     return list(rows)
 
 
-async def _lock_intent(intent_id: uuid.UUID, session: AsyncSession) -> PaymentIntent:
+async def lock_intent(intent_id: uuid.UUID, session: AsyncSession) -> PaymentIntent:
     intent = await session.scalar(
         select(PaymentIntent)
         .where(PaymentIntent.id == intent_id)
@@ -226,9 +227,21 @@ async def apply_charge(
     reason: str,
     session: AsyncSession,
     provider_event_id: str | None = None,
-) -> None:
+) -> bool:
     """Bring the intent up to what the provider says, never backwards; captures post the
-    ledger hold, refunds the ledger refund, in this same transaction."""
+    ledger hold, refunds the ledger refund, in this same transaction. Whether it changed."""
+    before = (intent.status, intent.amount_captured, intent.amount_refunded)
+    await _apply_charge(intent, charge, reason, provider_event_id, session)
+    return (intent.status, intent.amount_captured, intent.amount_refunded) != before
+
+
+async def _apply_charge(
+    intent: PaymentIntent,
+    charge: ChargeSnapshot,
+    reason: str,
+    provider_event_id: str | None,
+    session: AsyncSession,
+) -> None:
     if charge.amount != Money(intent.amount, intent.currency):
         log.error("charge amount differs", extra={"intent": str(intent.id), "charge": charge.id})
         raise Conflict("The provider's charge does not match this payment.")
@@ -286,6 +299,10 @@ async def _apply_refunds(
         if refund is not None and refund.status == "succeeded":
             continue
         if refund is None:
+            # Ours, when the answer to our refund call was lost (the process died before it
+            # was written down): adopt that row rather than count the money twice.
+            refund = await _our_lost_refund(intent, item, session)
+        if refund is None:
             refund = PaymentRefund(
                 intent_id=intent.id,
                 amount=item.amount,
@@ -318,20 +335,54 @@ async def _apply_refunds(
         )
 
 
+def refund_key(provider_key: str, refund_id: uuid.UUID) -> str:
+    """The idempotency key a refund is sent to the provider with."""
+    return f"{provider_key}:refund:{refund_id.hex}"
+
+
+async def _our_lost_refund(
+    intent: PaymentIntent, item: RefundSnapshot, session: AsyncSession
+) -> PaymentRefund | None:
+    prefix = f"{intent.provider_key}:refund:"
+    if item.idempotency_key is None or not item.idempotency_key.startswith(prefix):
+        return None
+    try:
+        refund_id = uuid.UUID(hex=item.idempotency_key.removeprefix(prefix))
+    except ValueError:
+        return None
+    refund = await session.scalar(
+        select(PaymentRefund)
+        .where(
+            PaymentRefund.id == refund_id,
+            PaymentRefund.intent_id == intent.id,
+            PaymentRefund.provider_refund_id.is_(None),
+        )
+        .with_for_update()
+    )
+    if refund is not None:
+        if refund.amount != item.amount:
+            log.error("refund amount differs", extra={"refund": item.id})
+            raise Conflict("The provider's refund does not match ours.")
+        refund.provider_refund_id = item.id
+        await session.flush()
+    return refund
+
+
 async def _fail(intent_id: uuid.UUID, error: ProviderError) -> None:
     async with unit_of_work() as session:
-        intent = await _lock_intent(intent_id, session)
+        intent = await lock_intent(intent_id, session)
         if domain.may_move(intent.status, domain.FAILED):
             intent.failure_code = error.code
             intent.failure_message = error.message[:300]
             _record(intent, domain.FAILED, f"provider refused: {error.message}", session)
 
 
-async def settle_from_charge(intent_id: uuid.UUID, charge: ChargeSnapshot, reason: str) -> None:
-    """Apply what the provider says about a charge, in a transaction of its own."""
+async def settle_from_charge(intent_id: uuid.UUID, charge: ChargeSnapshot, reason: str) -> bool:
+    """Apply what the provider says about a charge, in a transaction of its own; whether it
+    changed anything."""
     async with unit_of_work() as session:
-        intent = await _lock_intent(intent_id, session)
-        await apply_charge(intent, charge, reason=reason, session=session)
+        intent = await lock_intent(intent_id, session)
+        return await apply_charge(intent, charge, reason=reason, session=session)
 
 
 async def confirm_payment_intent(
@@ -370,7 +421,7 @@ async def confirm_payment_intent(
     except ProviderTimeout:
         log.warning("provider timeout; payment stays processing", extra={"intent": str(intent_id)})
         async with unit_of_work() as session:
-            intent = await _lock_intent(intent_id, session)
+            intent = await lock_intent(intent_id, session)
             session.add(
                 PaymentIntentEvent(
                     intent_id=intent.id,
@@ -421,56 +472,3 @@ async def cancel_payment_intent(intent_id: uuid.UUID, *, viewer: User) -> None:
     assert charge_id is not None
     charge = await get_provider().void(charge_id, idempotency_key=f"{key}:void")
     await settle_from_charge(intent_id, charge, "cancelled")
-
-
-async def refund_payment_intent(intent_id: uuid.UUID, amount: Money, *, viewer: User) -> uuid.UUID:
-    """Give captured money back; posts the ledger refund. Opens its own transactions; the
-    refund's id is its reference at the provider, so a retried call cannot refund twice."""
-    async with unit_of_work() as session:
-        intent = await get_intent_for(viewer, intent_id, session=session, lock=True)
-        if intent.status not in {domain.CAPTURED, domain.PARTIALLY_REFUNDED}:
-            raise Conflict(
-                f"A {intent.status} payment cannot be refunded.", code="payment_wrong_state"
-            )
-        if amount.currency != intent.currency:
-            raise ValidationFailed.field("currency", f"This payment is in {intent.currency}.")
-        pending = await session.scalars(
-            select(PaymentRefund.amount).where(
-                PaymentRefund.intent_id == intent.id, PaymentRefund.status == "pending"
-            )
-        )
-        left = intent.amount_captured - intent.amount_refunded - sum(pending)
-        if not 0 < amount.amount <= left:
-            raise ValidationFailed.field(
-                "amount", f"Refund between 0 and {Money(left, intent.currency)}."
-            )
-        refund = PaymentRefund(intent_id=intent.id, amount=amount.amount, status="pending")
-        session.add(refund)
-        await session.flush()
-        refund_id, charge_id, key = refund.id, intent.provider_charge_id, intent.provider_key
-    assert charge_id is not None
-    try:
-        charge, provider_refund = await get_provider().refund(
-            charge_id, amount=amount, idempotency_key=f"{key}:refund:{refund_id.hex}"
-        )
-    except (ProviderTimeout, ProviderError):
-        async with unit_of_work() as session:
-            stored = await session.get(PaymentRefund, refund_id)
-            if stored is not None and stored.status == "pending":
-                stored.status = "failed"
-        raise
-    async with unit_of_work() as session:
-        intent = await _lock_intent(intent_id, session)
-        stored = await session.get(PaymentRefund, refund_id)
-        assert stored is not None
-        already = await session.scalar(
-            select(PaymentRefund).where(PaymentRefund.provider_refund_id == provider_refund.id)
-        )
-        if already is None:
-            stored.provider_refund_id = provider_refund.id
-            await session.flush()
-        else:  # the webhook got here first
-            stored.status = "superseded"
-            refund_id = already.id
-        await apply_charge(intent, charge, reason="refunded", session=session)
-    return refund_id

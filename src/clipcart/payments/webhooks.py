@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,11 +15,25 @@ from clipcart.core import clock
 from clipcart.core.db import unit_of_work
 from clipcart.core.errors import BadRequest, NotFound
 from clipcart.payments import domain
-from clipcart.payments.models import PaymentIntent, ProcessedProviderEvent
-from clipcart.payments.provider import ProviderError, ProviderTimeout, WebhookRejected
-from clipcart.payments.service import apply_charge, get_provider, settle_from_charge
+from clipcart.payments.models import PaymentIntent, PaymentRefund, ProcessedProviderEvent
+from clipcart.payments.provider import (
+    ChargeSnapshot,
+    ProviderError,
+    ProviderTimeout,
+    WebhookRejected,
+)
+from clipcart.payments.service import (
+    apply_charge,
+    get_provider,
+    lock_intent,
+    refund_key,
+    settle_from_charge,
+)
 
 log = logging.getLogger(__name__)
+
+# A provider call from these states may have acted without our hearing the answer.
+_ANSWER_MAY_BE_LOST = (domain.PROCESSING, domain.REQUIRES_ACTION, domain.AUTHORISED)
 
 KNOWN_EVENTS = frozenset(
     {
@@ -33,13 +48,26 @@ KNOWN_EVENTS = frozenset(
 
 
 async def reconcile_processing_intents(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Ask the provider about intents left `processing` (a lost answer); how many settled."""
+    """Ask the provider about payments whose answer may have been lost: intents left
+    `processing` (authorisation), `authorised` (a capture may have happened) and refunds left
+    pending. How many intents changed."""
     cutoff = clock.now() - older_than
     async with unit_of_work() as session:
+        refunding = select(PaymentRefund.intent_id).where(
+            PaymentRefund.status == "pending", PaymentRefund.created_at <= cutoff
+        )
         rows = await session.execute(
-            select(PaymentIntent.id, PaymentIntent.provider_key).where(
-                PaymentIntent.status == domain.PROCESSING, PaymentIntent.updated_at <= cutoff
+            select(PaymentIntent.id, PaymentIntent.provider_key)
+            .where(
+                or_(
+                    and_(
+                        PaymentIntent.status.in_(_ANSWER_MAY_BE_LOST),
+                        PaymentIntent.updated_at <= cutoff,
+                    ),
+                    PaymentIntent.id.in_(refunding),
+                )
             )
+            .order_by(PaymentIntent.updated_at, PaymentIntent.id)
         )
         waiting = [(row[0], row[1]) for row in rows]
     settled = 0
@@ -52,9 +80,35 @@ async def reconcile_processing_intents(*, older_than: timedelta = timedelta(minu
             continue
         if charge is None:
             continue  # not at the provider (yet): a later run or the payer's retry settles it
-        await settle_from_charge(intent_id, charge, "reconciled with the provider")
-        settled += 1
+        changed = await settle_from_charge(intent_id, charge, "reconciled with the provider")
+        changed = await fail_refunds_the_provider_never_made(intent_id, charge, cutoff) or changed
+        settled += changed
     return settled
+
+
+async def fail_refunds_the_provider_never_made(
+    intent_id: uuid.UUID, charge: ChargeSnapshot, cutoff: datetime
+) -> bool:
+    """Refunds still pending that the provider does not know (the call never reached it) are
+    failed, so their amount may be refunded again; whether any was."""
+    known = {item.idempotency_key for item in charge.refunds}
+    if None in known:
+        return False  # the provider does not say which refund is whose: leave it to a person
+    async with unit_of_work() as session:
+        intent = await lock_intent(intent_id, session)
+        pending = await session.scalars(
+            select(PaymentRefund).where(
+                PaymentRefund.intent_id == intent_id,
+                PaymentRefund.status == "pending",
+                PaymentRefund.created_at <= cutoff,
+            )
+        )
+        failed = False
+        for refund in pending:
+            if refund_key(intent.provider_key, refund.id) not in known:
+                refund.status = "failed"
+                failed = True
+        return failed
 
 
 async def handle_webhook(

@@ -79,7 +79,10 @@ def charge_out(charge: SandboxCharge, refunds: list[SandboxRefund]) -> dict[str,
         "currency": charge.currency,
         "amount_captured": charge.amount_captured,
         "amount_refunded": charge.amount_refunded,
-        "refunds": [{"id": refund.id, "amount": refund.amount} for refund in refunds],
+        "refunds": [
+            {"id": refund.id, "amount": refund.amount, "idempotency_key": refund.idempotency_key}
+            for refund in refunds
+        ],
         "failure_code": charge.failure_code,
         "failure_message": charge.failure_message,
         "reference": charge.reference,
