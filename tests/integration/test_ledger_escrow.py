@@ -300,6 +300,24 @@ async def test_a_settled_refund_leaves_the_provider() -> None:
     await assert_consistent()
 
 
+async def test_settling_small_refunds_after_release_pays_back_exactly_the_cents() -> None:
+    # With a 33.3% commission, the fourth of these small refunds after release rounds the
+    # shares both ways (seller +1, creator +1, fee -1), so the transfer's total is more than
+    # the cent refunded; the provider pays back the cent, and settling must move exactly that.
+    await hold("order-13", 498, uuid.uuid4(), uuid.uuid4(), commission=166)
+    await release("order-13")
+    refunds = {"a": 1, "b": 1, "c": 5, "d": 1}
+    for ref, cents in refunds.items():
+        await refund("order-13", cents, ref)
+    assert await posted(AccountKind.REFUNDS, PLATFORM) == 8
+    async with unit_of_work() as session:
+        for ref in refunds:
+            await service.settle_refund(order_ref="order-13", refund_ref=ref, session=session)
+    assert await posted(AccountKind.REFUNDS, PLATFORM) == 0
+    assert await posted(AccountKind.PROVIDER_CLEARING, PLATFORM) == 498 - 8
+    await assert_consistent()
+
+
 async def test_the_seller_statement_tells_the_story_of_an_order() -> None:
     shop = uuid.uuid4()
     await hold("order-13", 10_000, shop)

@@ -48,6 +48,7 @@ from clipcart.ledger.domain import (
     Owner,
     OwnerType,
     Phase,
+    Side,
     TransferKind,
     refund_deltas,
     remaining_split,
@@ -57,7 +58,7 @@ from clipcart.ledger.domain import (
     split_transfer,
 )
 from clipcart.ledger.errors import IdempotencyConflict, InvalidTransfer, WrongState
-from clipcart.ledger.models import LedgerEscrow, LedgerTransfer
+from clipcart.ledger.models import LedgerEntry, LedgerEscrow, LedgerTransfer
 from clipcart.ledger.posting import (
     find_transfer_by_key,
     post_pending,
@@ -248,11 +249,29 @@ async def _unresolved_split(order_ref: str, session: AsyncSession) -> TransferOu
     return transfer_out(split) if split else None
 
 
-async def _refunded(order_ref: str, currency: str, session: AsyncSession) -> Money:
+def refunded_by(transfer: TransferOut, refunds_account: uuid.UUID) -> Money:
+    """What a refund transfer gives back to the buyer: its credit to the refunds account. A
+    refund after release can round its shares of seller, creator and fee both ways, so the
+    transfer's total may be larger than this."""
+    owed = sum(
+        leg.amount
+        for leg in transfer.legs
+        if leg.account_id == refunds_account and leg.side is Side.CREDIT
+    )
+    return Money(owed, transfer.currency)
+
+
+async def _refunded(
+    order_ref: str, refunds_account: uuid.UUID, currency: str, session: AsyncSession
+) -> Money:
     total = await session.scalar(
-        select(func.coalesce(func.sum(LedgerTransfer.total), 0)).where(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerTransfer, LedgerTransfer.id == LedgerEntry.transfer_id)
+        .where(
             LedgerTransfer.reference == order_ref,
             LedgerTransfer.kind == TransferKind.ORDER_REFUND.value,
+            LedgerEntry.account_id == refunds_account,
+            LedgerEntry.side == Side.CREDIT.value,
         )
     )
     return Money(int(total or 0), currency)
@@ -281,9 +300,11 @@ async def release_order_funds(*, order_ref: str, session: AsyncSession) -> Trans
     )
 
 
-async def _existing_refund(key: str, amount: Money, session: AsyncSession) -> TransferOut | None:
+async def _existing_refund(
+    key: str, amount: Money, refunds_account: uuid.UUID, session: AsyncSession
+) -> TransferOut | None:
     existing = await find_transfer_by_key(key, session=session)
-    if existing is not None and existing.amount != amount:
+    if existing is not None and refunded_by(existing, refunds_account) != amount:
         raise IdempotencyConflict("That refund reference was used for another amount.")
     return existing
 
@@ -305,7 +326,7 @@ async def refund_before_release(
     """Give held money back to the buyer (held -> refunds) and shrink the reserved split."""
     escrow, accounts, held = await _locked_escrow(order_ref, session)
     key = _key(order_ref, f"refund:{refund_ref}")
-    existing = await _existing_refund(key, amount, session)
+    existing = await _existing_refund(key, amount, accounts["refunds"], session)
     if existing is not None:
         return existing
     if await is_released(order_ref, session=session):
@@ -356,13 +377,13 @@ async def refund_after_release(
     """Take a refund back from seller, creator (clawback) and fee in proportion to the split."""
     escrow, accounts, _held = await _locked_escrow(order_ref, session)
     key = _key(order_ref, f"refund:{refund_ref}")
-    existing = await _existing_refund(key, amount, session)
+    existing = await _existing_refund(key, amount, accounts["refunds"], session)
     if existing is not None:
         return existing
     if not await is_released(order_ref, session=session):
         raise WrongState("The order's funds are still held; refund before release instead.")
     terms = _terms(escrow)
-    refunded = await _refunded(order_ref, escrow.currency, session)
+    refunded = await _refunded(order_ref, accounts["refunds"], escrow.currency, session)
     _check_refund(escrow, amount, terms.total - refunded)
     shares = refund_deltas(terms, refunded, amount)
     deltas = [
@@ -415,7 +436,7 @@ async def settle_refund(*, order_ref: str, refund_ref: str, session: AsyncSessio
             TransferKind.REFUND_SETTLED,
             debit=refunds,
             credit=clearing,
-            amount=refund.amount,
+            amount=refunded_by(refund, refunds),
             memo="Refund paid out by the provider",
             reference=order_ref,
         ),
