@@ -1,0 +1,1 @@
+"""Social layer: follows, likes, saves, collections, shares, comments, reports, blocks."""

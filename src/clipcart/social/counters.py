@@ -1,0 +1,237 @@
+"""Counters kept exact by atomic `SET n = n + k` updates, and the batched read side for the feed.
+
+Every writer changes a counter only after its own row change took effect (an insert that was
+not a duplicate, a delete that removed a row), in the same transaction, so a counter always
+equals the rows it counts, whatever clients run at the same time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Executable, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clipcart.social.models import (
+    Save,
+    ShopCounter,
+    ShopFollow,
+    UserCounter,
+    UserFollow,
+    VideoCounter,
+    VideoLike,
+)
+
+VIDEO_COUNTERS = ("likes", "comments", "saves", "shares", "views")
+
+
+@dataclass(frozen=True)
+class VideoCounts:
+    """A video's public counters."""
+
+    likes: int = 0
+    comments: int = 0
+    saves: int = 0
+    shares: int = 0
+    views: int = 0
+
+
+@dataclass(frozen=True)
+class ViewerVideoState:
+    """What one viewer did to one video."""
+
+    liked: bool = False
+    saved: bool = False
+
+
+@dataclass(frozen=True)
+class UserCounts:
+    """How many follow a person, and how many people and shops they follow."""
+
+    followers: int = 0
+    following: int = 0
+
+
+@dataclass(frozen=True)
+class FollowingIds:
+    """The people and shops a viewer follows."""
+
+    user_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    shop_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+
+def dialect_insert(session: AsyncSession, model: Any) -> Any:
+    """An INSERT that understands ON CONFLICT on this session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+async def changed_rows(session: AsyncSession, statement: Executable) -> int:
+    """Run an INSERT/UPDATE/DELETE and say how many rows it changed."""
+    result = await session.execute(statement)
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def insert_once(session: AsyncSession, model: Any, values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; True when this call inserted it."""
+    statement = dialect_insert(session, model).values(**values).on_conflict_do_nothing()
+    return await changed_rows(session, statement) == 1
+
+
+async def _ensure_row(session: AsyncSession, model: Any, key: str, key_id: uuid.UUID) -> None:
+    await session.execute(
+        dialect_insert(session, model).values({key: key_id}).on_conflict_do_nothing()
+    )
+
+
+async def add_to_video(session: AsyncSession, video_id: uuid.UUID, **deltas: int) -> VideoCounts:
+    """Add to a video's counters atomically and return the new counts."""
+    await _ensure_row(session, VideoCounter, "video_id", video_id)
+    values = {name: getattr(VideoCounter, name) + delta for name, delta in deltas.items()}
+    statement = (
+        update(VideoCounter)
+        .where(VideoCounter.video_id == video_id)
+        .values(values)
+        .returning(*(getattr(VideoCounter, name) for name in VIDEO_COUNTERS))
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(statement)).one()
+    return VideoCounts(*row)
+
+
+async def add_to_user(session: AsyncSession, user_id: uuid.UUID, **deltas: int) -> UserCounts:
+    """Add to a person's follow counters atomically and return the new counts."""
+    await _ensure_row(session, UserCounter, "user_id", user_id)
+    values = {name: getattr(UserCounter, name) + delta for name, delta in deltas.items()}
+    statement = (
+        update(UserCounter)
+        .where(UserCounter.user_id == user_id)
+        .values(values)
+        .returning(UserCounter.followers, UserCounter.following)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(statement)).one()
+    return UserCounts(*row)
+
+
+async def add_to_shop(session: AsyncSession, shop_id: uuid.UUID, followers: int) -> int:
+    """Add to a shop's follower count atomically and return the new count."""
+    await _ensure_row(session, ShopCounter, "shop_id", shop_id)
+    statement = (
+        update(ShopCounter)
+        .where(ShopCounter.shop_id == shop_id)
+        .values(followers=ShopCounter.followers + followers)
+        .returning(ShopCounter.followers)
+        .execution_options(synchronize_session=False)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+# --- read side: one query per list of ids ------------------------------------------------------
+
+
+async def video_counts(
+    video_ids: Iterable[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, VideoCounts]:
+    """Counters of each video (zeros for videos nobody touched yet), in one query."""
+    ids = list(dict.fromkeys(video_ids))
+    counts = {video_id: VideoCounts() for video_id in ids}
+    if not ids:
+        return counts
+    rows = await session.execute(
+        select(VideoCounter.video_id, *(getattr(VideoCounter, n) for n in VIDEO_COUNTERS)).where(
+            VideoCounter.video_id.in_(ids)
+        )
+    )
+    for video_id, *values in rows:
+        counts[video_id] = VideoCounts(*values)
+    return counts
+
+
+async def viewer_video_state(
+    viewer_id: uuid.UUID | None, video_ids: Iterable[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, ViewerVideoState]:
+    """Whether the viewer liked and saved each video, in one query."""
+    ids = list(dict.fromkeys(video_ids))
+    state = {video_id: ViewerVideoState() for video_id in ids}
+    if viewer_id is None or not ids:
+        return state
+    liked = select(VideoLike.video_id, literal("like")).where(
+        VideoLike.user_id == viewer_id, VideoLike.video_id.in_(ids)
+    )
+    saved = select(Save.video_id, literal("save")).where(
+        Save.user_id == viewer_id, Save.video_id.in_(ids)
+    )
+    liked_ids: set[uuid.UUID] = set()
+    saved_ids: set[uuid.UUID] = set()
+    for video_id, kind in await session.execute(liked.union_all(saved)):
+        (liked_ids if kind == "like" else saved_ids).add(video_id)
+    return {
+        video_id: ViewerVideoState(liked=video_id in liked_ids, saved=video_id in saved_ids)
+        for video_id in ids
+    }
+
+
+async def following_ids(viewer_id: uuid.UUID | None, *, session: AsyncSession) -> FollowingIds:
+    """Ids of the people and shops the viewer follows, in one query."""
+    if viewer_id is None:
+        return FollowingIds()
+    people = select(UserFollow.followed_id, literal("user")).where(
+        UserFollow.follower_id == viewer_id
+    )
+    shops = select(ShopFollow.shop_id, literal("shop")).where(ShopFollow.follower_id == viewer_id)
+    user_ids: set[uuid.UUID] = set()
+    shop_ids: set[uuid.UUID] = set()
+    for target_id, kind in await session.execute(people.union_all(shops)):
+        (user_ids if kind == "user" else shop_ids).add(target_id)
+    return FollowingIds(user_ids=frozenset(user_ids), shop_ids=frozenset(shop_ids))
+
+
+async def user_counts(
+    user_ids: Iterable[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, UserCounts]:
+    """Follower and following counts of each person, in one query."""
+    ids = list(dict.fromkeys(user_ids))
+    counts = {user_id: UserCounts() for user_id in ids}
+    if not ids:
+        return counts
+    rows = await session.execute(
+        select(UserCounter.user_id, UserCounter.followers, UserCounter.following).where(
+            UserCounter.user_id.in_(ids)
+        )
+    )
+    for user_id, followers, following in rows:
+        counts[user_id] = UserCounts(followers=followers, following=following)
+    return counts
+
+
+async def shop_follower_counts(
+    shop_ids: Iterable[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, int]:
+    """Follower count of each shop, in one query."""
+    ids = list(dict.fromkeys(shop_ids))
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = await session.execute(
+            select(ShopCounter.shop_id, ShopCounter.followers).where(ShopCounter.shop_id.in_(ids))
+        )
+        for shop_id, followers in rows:
+            counts[shop_id] = followers
+    return counts
+
+
+async def record_views(counts: dict[uuid.UUID, int], *, session: AsyncSession) -> None:
+    """Add views to videos (the event stream calls this with the views it counted)."""
+    for video_id in sorted(counts):  # a fixed order, so concurrent callers cannot deadlock
+        if counts[video_id] <= 0:
+            continue
+        try:
+            async with session.begin_nested():
+                await add_to_video(session, video_id, views=counts[video_id])
+        except IntegrityError:
+            continue  # the video was deleted since it was watched

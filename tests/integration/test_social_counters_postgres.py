@@ -1,0 +1,173 @@
+"""Counters on PostgreSQL stay equal to the rows they count while many clients like, unlike,
+follow, comment and save at the same moment (each client its own connection and transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from clipcart.accounts.models import User
+from clipcart.core.clock import now
+from clipcart.core.db import get_sessionmaker, unit_of_work
+from clipcart.media.models import Video
+from clipcart.social import service
+from clipcart.social.models import (
+    Comment,
+    CommentLike,
+    Save,
+    UserCounter,
+    UserFollow,
+    VideoCounter,
+    VideoLike,
+)
+from tests.services import require_postgres
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _postgres() -> None:
+    require_postgres()
+
+
+async def _users(count: int) -> list[uuid.UUID]:
+    async with unit_of_work() as session:
+        users = [
+            User(
+                email=f"user{index}@example.com",
+                handle=f"user{index}",
+                display_name=f"User {index}",
+                password_hash="not-a-real-hash",
+            )
+            for index in range(count)
+        ]
+        session.add_all(users)
+        await session.flush()
+        return [user.id for user in users]
+
+
+async def _video(owner_id: uuid.UUID) -> uuid.UUID:
+    async with unit_of_work() as session:
+        video = Video(owner_id=owner_id, status="ready", visibility="public", ready_at=now())
+        session.add(video)
+        await session.flush()
+        return video.id
+
+
+async def _as(user_id: uuid.UUID, action: str, video_id: uuid.UUID, **extra: Any) -> None:
+    async with unit_of_work() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        video = await service.get_visible_video(user, video_id, session=session)
+        await asyncio.sleep(random.random() / 100)  # interleave the transactions
+        if action == "like":
+            await service.like_video(user, video, session=session)
+        elif action == "unlike":
+            await service.unlike_video(user, video, session=session)
+        elif action == "save":
+            await service.save_video(user, video, session=session)
+        elif action == "unsave":
+            await service.unsave_video(user, video, session=session)
+        elif action == "comment":
+            await service.add_comment(user, video, body="hello", session=session, **extra)
+
+
+async def _count(model: Any, *conditions: Any) -> int:
+    async with get_sessionmaker()() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*conditions)))
+
+
+async def _video_counter(video_id: uuid.UUID) -> VideoCounter:
+    async with get_sessionmaker()() as session:
+        counter = await session.get(VideoCounter, video_id)
+        assert counter is not None
+        return counter
+
+
+async def test_concurrent_likes_and_unlikes_keep_the_counter_exact() -> None:
+    users = await _users(50)
+    video_id = await _video(users[0])
+    # everyone likes at once, each of them twice
+    await asyncio.gather(*(_as(u, "like", video_id) for u in users for _ in range(2)))
+    assert await _count(VideoLike, VideoLike.video_id == video_id) == 50
+    assert (await _video_counter(video_id)).likes == 50
+
+    # some unlike (twice) while others like again
+    unlikers, relikers = users[:20], users[20:]
+    tasks = [_as(u, "unlike", video_id) for u in unlikers for _ in range(2)]
+    tasks += [_as(u, "like", video_id) for u in relikers]
+    random.shuffle(tasks)
+    await asyncio.gather(*tasks)
+    rows = await _count(VideoLike, VideoLike.video_id == video_id)
+    assert rows == 30
+    assert (await _video_counter(video_id)).likes == rows
+
+
+async def test_concurrent_saves_and_comments_keep_counters_exact() -> None:
+    users = await _users(30)
+    video_id = await _video(users[0])
+    tasks = [_as(u, "save", video_id) for u in users]
+    tasks += [_as(u, "unsave", video_id) for u in users[:10]]
+    tasks += [_as(u, "comment", video_id) for u in users]
+    random.shuffle(tasks)
+    await asyncio.gather(*tasks)
+    counter = await _video_counter(video_id)
+    assert counter.saves == await _count(Save, Save.video_id == video_id)
+    assert counter.comments == await _count(Comment, Comment.video_id == video_id) == 30
+
+    async with get_sessionmaker()() as session:
+        top = await session.scalar(select(Comment.id).where(Comment.video_id == video_id).limit(1))
+    assert top is not None
+    await asyncio.gather(*(_as(u, "comment", video_id, parent_id=top) for u in users))
+
+    async def like_comment(user_id: uuid.UUID) -> None:
+        async with unit_of_work() as session:
+            user = await session.get(User, user_id)
+            assert user is not None
+            await service.like_comment(user, top, session=session)
+
+    await asyncio.gather(*(like_comment(u) for u in users for _ in range(2)))
+    async with get_sessionmaker()() as session:
+        comment = await session.get(Comment, top)
+        assert comment is not None
+        assert comment.reply_count == 30
+        assert comment.like_count == 30 == await _count(CommentLike, CommentLike.comment_id == top)
+    assert (await _video_counter(video_id)).comments == await _count(
+        Comment, Comment.video_id == video_id
+    )
+
+
+async def test_concurrent_mutual_follows_neither_deadlock_nor_drift() -> None:
+    users = await _users(31)
+    creator, fans = users[0], users[1:]
+
+    async def follow(follower_id: uuid.UUID, followed_id: uuid.UUID, *, undo: bool) -> None:
+        async with unit_of_work() as session:
+            follower = await session.get(User, follower_id)
+            assert follower is not None
+            await asyncio.sleep(random.random() / 100)
+            if undo:
+                await service.unfollow(follower, user_id=followed_id, session=session)
+            else:
+                await service.follow(follower, user_id=followed_id, session=session)
+
+    tasks = [follow(fan, creator, undo=False) for fan in fans]
+    tasks += [follow(creator, fan, undo=False) for fan in fans]  # both ways at the same time
+    tasks += [follow(fan, creator, undo=True) for fan in fans[:10]]
+    random.shuffle(tasks)
+    await asyncio.gather(*tasks)
+
+    async with get_sessionmaker()() as session:
+        counters = {row.user_id: row for row in await session.scalars(select(UserCounter))}
+    for user_id in users:
+        followers = await _count(UserFollow, UserFollow.followed_id == user_id)
+        following = await _count(UserFollow, UserFollow.follower_id == user_id)
+        counter = counters.get(user_id)
+        assert (counter.followers if counter else 0) == followers
+        assert (counter.following if counter else 0) == following
+    assert counters[creator].following == 30
