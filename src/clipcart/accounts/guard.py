@@ -177,7 +177,26 @@ async def _check_csrf(request: Request, raw_session: str | None) -> None:
     if not presented and content_type.startswith(_FORM_TYPES):
         value = (await request.form()).get(CSRF_FORM_FIELD)
         presented = value if isinstance(value, str) else None
+    if not presented and _is_event_beacon(request):
+        return
     if not csrf_token_matches(presented, nonce, session_marker(raw_session)):
         raise CsrfFailed(
             "This form has expired or came from somewhere else. Reload the page and try again."
         )
+
+
+EVENT_BEACON_PATH = "/api/v1/events"
+
+
+def _is_event_beacon(request: Request) -> bool:
+    """POST /api/v1/events may come without a CSRF token.
+
+    The pages send events with navigator.sendBeacon on pagehide, which cannot add headers (and
+    sends text/plain). The endpoint only appends to the analytics log (and the view counters,
+    which any visitor moves anyway): it changes no state a forged request could abuse (no
+    purchase, no follow, no like), and an attacker can already
+    post any events from their own session, so a token would protect nothing. Cross-site
+    requests are still refused above (Sec-Fetch-Site), so other sites cannot even add noise
+    from a modern browser.
+    """
+    return request.method == "POST" and request.url.path == EVENT_BEACON_PATH

@@ -1,0 +1,345 @@
+"""Event ingestion: events/s stored through POST /api/v1/events by one Granian process, in
+batches of 100 from 16 keep-alive clients, on SQLite and on PostgreSQL (a scratch database
+created and dropped), next to the bare JSON endpoint of bench/http_baseline.py in the same run.
+Each batch is one viewer's page: 20 videos, each with an impression, watch, replay, watch and
+a product chip tap or sheet open; a second run sends the same without impressions, to show what
+adding views to the counters (social.service.record_views) costs.
+
+    .venv/bin/python -m bench.events [--seconds 8] [--warmup 2] [--connections 16]
+
+Writes bench/results/events.json (figures events_per_s_sqlite, events_per_s_postgres, bare_rps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from rich.console import Console
+from rich.table import Table
+
+from bench._http import REPO_ROOT, LoadResult, granian_server, machine_description
+from bench.http_baseline import clipcart_env, serve_and_measure
+
+RESULTS = REPO_ROOT / "bench" / "results" / "events.json"
+BATCH = 100
+TARGET_EVENTS_PER_S = 50_000
+VIDEOS = 200
+VIDEOS_PER_BATCH = BATCH // 5
+MAX_BODIES = 4000  # 400,000 distinct events; beyond that bodies repeat (counted as duplicates)
+PG_SERVER = os.environ.get("CLIPCART_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+console = Console()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """One measured run of posting batches."""
+
+    load: LoadResult
+    accepted: int
+    duplicates: int
+    rejected: int
+
+    @property
+    def events_per_s(self) -> float:
+        """Events the server stored per second."""
+        return self.accepted / self.load.seconds if self.load.seconds else 0.0
+
+
+def seed_videos(database_url: str) -> list[uuid.UUID]:
+    """Migrate a fresh database and give it one creator with VIDEOS ready videos."""
+    from clipcart.core.migrations import upgrade_to_head
+
+    upgrade_to_head(database_url)
+    return asyncio.run(_insert_videos(database_url))
+
+
+async def _insert_videos(database_url: str) -> list[uuid.UUID]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from clipcart.accounts.models import User
+    from clipcart.core.db import create_engine
+    from clipcart.media.models import Video
+    from clipcart.models import load_all_models
+
+    load_all_models()
+    engine = create_engine(database_url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            creator = User(
+                email="bench@example.com",
+                handle="bench",
+                display_name="Bench",
+                password_hash="-",
+            )
+            session.add(creator)
+            await session.flush()
+            videos = [
+                Video(owner_id=creator.id, status="ready", duration_seconds=15.0)
+                for _ in range(VIDEOS)
+            ]
+            session.add_all(videos)
+            await session.commit()
+            return [video.id for video in videos]
+    finally:
+        await engine.dispose()
+
+
+def make_bodies(video_ids: list[uuid.UUID], count: int, *, views: bool = True) -> list[bytes]:
+    """`count` request bodies of BATCH distinct events shaped like a feed page sends them.
+
+    Without `views` the impressions are replays instead: the same rows to store, but no view
+    counters to update, which shows what the counters cost.
+    """
+    chooser = random.Random(7)
+    now = datetime.now(UTC).isoformat()
+    session_id = uuid.uuid4().hex
+    videos = [str(video_id) for video_id in video_ids]
+    product = str(uuid.uuid4())
+    bodies = []
+    for _ in range(count):
+        # One viewer's page: VIDEOS_PER_BATCH videos scrolled past, each seen, watched, replayed
+        # and watched again, and one product action on it.
+        events: list[dict[str, Any]] = []
+        for position, video in enumerate(chooser.sample(videos, VIDEOS_PER_BATCH)):
+            common = {
+                "occurred_at": now,
+                "session_id": session_id,
+                "surface": "for_you",
+                "position": position,
+                "video_id": video,
+            }
+            first = "impression" if views else "replay"
+            events.append({"id": str(uuid.uuid4()), "type": first, **common})
+            for kind in ("watch", "replay", "watch"):
+                watch = chooser.randint(500, 15_000)
+                extra = {"watch_ms": watch, "duration_ms": 15_000, "completed": watch > 14_000}
+                events.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "type": kind,
+                        **common,
+                        **(extra if kind == "watch" else {}),
+                    }
+                )
+            action = chooser.choice(("chip_tap", "sheet_open"))
+            events.append(
+                {"id": str(uuid.uuid4()), "type": action, "product_id": product, **common}
+            )
+        bodies.append(json.dumps({"events": events}, separators=(",", ":")).encode())
+    return bodies
+
+
+def post_load(url: str, bodies: list[bytes], *, connections: int, seconds: float) -> IngestResult:
+    """Keep `connections` clients posting the next body on `url` for `seconds`."""
+    return asyncio.run(_post_load(url, bodies, connections=connections, seconds=seconds))
+
+
+async def _post_load(
+    url: str, bodies: list[bytes], *, connections: int, seconds: float
+) -> IngestResult:
+    host, _, port = url.removeprefix("http://").partition("/")[0].partition(":")
+    path = "/" + url.removeprefix("http://").partition("/")[2]
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        "Accept: application/json\r\nContent-Length: "
+    ).encode()
+    next_body = iter(_cycle(bodies))
+    latencies: list[float] = []
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": 0}
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < deadline:
+                body = next(next_body)
+                sent = time.perf_counter()
+                writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+                response_head = await reader.readuntil(b"\r\n\r\n")
+                status = int(response_head.split(b" ", 2)[1])
+                length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", response_head)
+                if length is None:
+                    raise RuntimeError("response without Content-Length")
+                answer = await reader.readexactly(int(length.group(1)))
+                latencies.append(time.perf_counter() - sent)
+                if status != 200:
+                    totals["errors"] += 1
+                    continue
+                outcome = json.loads(answer)
+                totals["accepted"] += outcome["accepted"]
+                totals["duplicates"] += outcome["duplicates"]
+                totals["rejected"] += len(outcome["rejected"])
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def percentile(fraction: float) -> float:
+        if not latencies:
+            return 0.0
+        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000
+
+    load = LoadResult(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=percentile(0.50),
+        p99_ms=percentile(0.99),
+        errors=totals["errors"],
+    )
+    return IngestResult(load, totals["accepted"], totals["duplicates"], totals["rejected"])
+
+
+def _cycle(bodies: list[bytes]) -> Iterator[bytes]:
+    while True:
+        yield from bodies
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database (asyncpg URL), dropped afterwards."""
+    name = f"clipcart_bench_events_{uuid.uuid4().hex[:10]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(f"{PG_SERVER}/postgres")
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def measure_ingest(
+    title: str, database_url: str, data_dir: Path, *, args: argparse.Namespace
+) -> tuple[IngestResult, IngestResult]:
+    """Seed the database, serve ClipCart on it, warm up, then the measured runs: the feed's
+    mix of events, and the same without impressions (no view counters to update)."""
+    with console.status(f"{title}: seeding"):
+        video_ids = seed_videos(database_url)
+        bodies = make_bodies(video_ids, MAX_BODIES)
+        no_view_bodies = make_bodies(video_ids, MAX_BODIES // 2, views=False)
+    warmup_bodies, bodies = bodies[:200], bodies[200:]
+    env = clipcart_env(data_dir, log_level="WARNING") | {"CLIPCART_DATABASE_URL": database_url}
+    with (
+        console.status(title),
+        granian_server(
+            "clipcart.app:create_app", factory=True, env=env, ready_path="/healthz"
+        ) as base,
+    ):
+        load = {"connections": args.connections}
+        post_load(base + "/api/v1/events", warmup_bodies, seconds=args.warmup, **load)
+        result = post_load(base + "/api/v1/events", bodies, seconds=args.seconds, **load)
+        no_views = post_load(base + "/api/v1/events", no_view_bodies, seconds=args.seconds, **load)
+    for run in (result, no_views):
+        if run.load.errors or run.rejected:
+            raise RuntimeError(
+                f"{title}: {run.load.errors} failed requests, {run.rejected} rejected"
+            )
+    return result, no_views
+
+
+def main() -> None:
+    """Measure, print the table and write the results file."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="discarded seconds first")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent clients")
+    args = parser.parse_args()
+    console.print(
+        f"Load: asyncio keep-alive client, {args.connections} connections, batches of {BATCH} "
+        f"events, {args.warmup:g} s warm-up, {args.seconds:g} s measured; one Granian worker"
+    )
+    load = {"connections": args.connections, "warmup": args.warmup, "seconds": args.seconds}
+    bare = serve_and_measure(
+        "bare: FastAPI, one JSON route, no middleware", "bench._bare_app:app", "/ok", load=load
+    )
+    runs: dict[str, IngestResult] = {}
+    with tempfile.TemporaryDirectory(prefix="clipcart-bench-events-") as temporary:
+        root = Path(temporary)
+        (root / "sqlite").mkdir()
+        sqlite_url = f"sqlite+aiosqlite:///{root / 'sqlite' / 'clipcart.db'}"
+        runs["sqlite"], runs["sqlite_without_views"] = measure_ingest(
+            "SQLite", sqlite_url, root / "sqlite", args=args
+        )
+        (root / "postgres").mkdir()
+        with scratch_postgres() as postgres_url:
+            runs["postgres"], runs["postgres_without_views"] = measure_ingest(
+                "PostgreSQL", postgres_url, root / "postgres", args=args
+            )
+
+    table = Table(title=f"Event ingestion (one Granian worker, batches of {BATCH})")
+    for column in ("run", "requests/s", "events/s", "p50 ms", "p99 ms", "duplicates"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    table.add_row(
+        "bare JSON endpoint (GET /ok)",
+        f"{bare.rps:,.0f}",
+        "",
+        f"{bare.p50_ms:.2f}",
+        f"{bare.p99_ms:.2f}",
+        "",
+    )
+    for name, run in runs.items():
+        table.add_row(
+            f"POST /api/v1/events, {name.replace('_', ' ')}",
+            f"{run.load.rps:,.0f}",
+            f"{run.events_per_s:,.0f}",
+            f"{run.load.p50_ms:.2f}",
+            f"{run.load.p99_ms:.2f}",
+            f"{run.duplicates:,}",
+        )
+    console.print(table)
+    console.print(
+        f"Target: {TARGET_EVENTS_PER_S:,} events/s. 'without views': the same batches with the "
+        "impressions turned into replays, so no view counters are updated."
+    )
+
+    figures = {
+        "events_per_s_sqlite": round(runs["sqlite"].events_per_s, 1),
+        "events_per_s_postgres": round(runs["postgres"].events_per_s, 1),
+        "bare_rps": round(bare.rps, 1),
+    }
+    for name in ("sqlite_without_views", "postgres_without_views"):
+        figures[f"events_per_s_{name}"] = round(runs[name].events_per_s, 1)
+    for name, run in runs.items():
+        figures[f"batches_per_s_{name}"] = round(run.load.rps, 1)
+        figures[f"p50_ms_{name}"] = round(run.load.p50_ms, 3)
+        figures[f"p99_ms_{name}"] = round(run.load.p99_ms, 3)
+    document = {
+        "figures": figures,
+        "targets": {
+            "events_per_s_sqlite": TARGET_EVENTS_PER_S,
+            "events_per_s_postgres": TARGET_EVENTS_PER_S,
+        },
+        "machine": machine_description(
+            f"load: asyncio keep-alive client, {args.connections} connections"
+        ),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    console.print(f"Wrote {RESULTS.relative_to(REPO_ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""The append-only event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clipcart.core.db import Base
+
+
+class RecsEvent(Base):
+    """One thing a person did on a page; rows are only ever inserted.
+
+    No foreign keys on purpose: the log is written on the hot path in bulk and outlives the rows
+    it mentions (a deleted video's history still trains the recommender); readers join softly.
+    """
+
+    __tablename__ = "recs_events"
+    __table_args__ = (
+        Index("ix_recs_events_user_id_occurred_at", "user_id", "occurred_at"),
+        Index("ix_recs_events_video_id_type", "video_id", "type"),
+        Index("ix_recs_events_type_occurred_at", "type", "occurred_at"),
+        Index("ix_recs_events_occurred_at_id", "occurred_at", "id"),
+    )
+
+    # The client's UUID: the same event sent twice is stored once.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    type: Mapped[int] = mapped_column(SmallInteger)
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    user_id: Mapped[uuid.UUID | None]
+    visitor_id: Mapped[uuid.UUID | None]
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    surface: Mapped[int | None] = mapped_column(SmallInteger)
+    position: Mapped[int | None] = mapped_column(Integer)
+    video_id: Mapped[uuid.UUID | None]
+    product_id: Mapped[uuid.UUID | None]
+    variant_id: Mapped[uuid.UUID | None]
+    target_id: Mapped[uuid.UUID | None]
+    watch_ms: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    completed: Mapped[bool | None] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    share_code: Mapped[str | None] = mapped_column(String(64))
+    sharer_id: Mapped[uuid.UUID | None]
