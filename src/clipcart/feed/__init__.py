@@ -1,0 +1,1 @@
+"""The feed: For You and Following, behind an interface the recommender will fill."""
