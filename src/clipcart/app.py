@@ -19,12 +19,15 @@ from clipcart.core.observability import configure_logging
 from clipcart.core.problems import install_error_handlers
 from clipcart.core.pubsub import create_pubsub
 from clipcart.core.ratelimit import create_rate_limiter
+from clipcart.feed.router import router as feed_api
 from clipcart.ledger.router import router as ledger_api
 from clipcart.media.router import router as media_api
 from clipcart.ops.router import router as ops_router
 from clipcart.payments.router import router as payments_api
 from clipcart.payments.sandbox.router import router as sandbox_api
+from clipcart.recs.router import router as events_api
 from clipcart.shops.router import router as shops_api
+from clipcart.social.router import router as social_api
 from clipcart.web.pages import STATIC_DIR, render_error_page
 from clipcart.web.router import router as web_router
 from clipcart.web.viewer import LoginRequired, send_to_login
@@ -79,6 +82,9 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(catalog_api)
     app.include_router(catalog_import_api)
     app.include_router(media_api)
+    app.include_router(social_api)
+    app.include_router(events_api)
+    app.include_router(feed_api)
     if settings.payments_sandbox_enabled:
         app.include_router(sandbox_api)
     app.include_router(web_router)

@@ -11,4 +11,6 @@ def load_all_models() -> None:
     import clipcart.media.models
     import clipcart.payments.models
     import clipcart.payments.sandbox.models
-    import clipcart.shops.models  # noqa: F401
+    import clipcart.recs.models
+    import clipcart.shops.models
+    import clipcart.social.models  # noqa: F401

@@ -21,12 +21,7 @@ log = logging.getLogger(__name__)
 router = make_router(include_in_schema=False)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def home(request: Request, viewer: Viewer) -> Response:
-    """The home page: the feed-to-be, for now a welcome and an honest empty state."""
-    return render(request, "home.html", viewer=viewer, tab="home")
-
-
+# The home page (the feed) lives in web/feed_pages.py.
 # The + tab (/upload) lives in web/video_pages.py with the other video pages.
 
 

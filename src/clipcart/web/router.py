@@ -6,12 +6,14 @@ from fastapi import APIRouter
 
 from clipcart.web import (
     account_pages,
+    feed_pages,
     import_pages,
     money_pages,
     pages,
     security_pages,
     seller_pages,
     shop_pages,
+    social_pages,
     video_pages,
 )
 
@@ -23,4 +25,6 @@ router.include_router(shop_pages.router)
 router.include_router(seller_pages.router)
 router.include_router(import_pages.router)
 router.include_router(video_pages.router)
+router.include_router(feed_pages.router)
 router.include_router(money_pages.router)
+router.include_router(social_pages.router)
