@@ -152,20 +152,21 @@ def draw_product_picture(title: str, colour: tuple[int, int, int], *, seed: int)
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=tint)
     draw.rounded_rectangle([220, 260, 680, 700], radius=60, fill=colour)
     draw.rounded_rectangle([300, 340, 600, 620], radius=40, outline=(255, 255, 255), width=10)
-    font = _font(64)
+    title_font = font(64)
     words = title.split()
     lines = [" ".join(words[: len(words) // 2 + 1]), " ".join(words[len(words) // 2 + 1 :])]
     y = 730
     for line in filter(None, lines):
-        width = draw.textlength(line, font=font)
-        draw.text(((size - width) / 2, y), line, font=font, fill=(33, 33, 33))
+        width = draw.textlength(line, font=title_font)
+        draw.text(((size - width) / 2, y), line, font=title_font, fill=(33, 33, 33))
         y += 76
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A bold system font at `size` px (Pillow's own when DejaVu and Liberation are missing)."""
     for path in (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
         "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",

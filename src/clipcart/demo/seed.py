@@ -7,6 +7,7 @@ from pathlib import Path
 
 from clipcart.core.config import Settings
 
+DEMO_VIDEO_COUNT = 6
 DEMO_PASSWORD = "clipcart-demo-2024"  # noqa: S105 - printed for everyone: it is a demo
 
 # (role shown in the table, role granted, email, handle, display name)
@@ -28,6 +29,7 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     from clipcart.accounts.schemas import SignupIn
     from clipcart.core.db import unit_of_work
     from clipcart.demo.catalog import seed_demo_shop
+    from clipcart.demo.videos import seed_demo_videos
 
     rows: list[tuple[str, str, str]] = []
     async with unit_of_work() as session:
@@ -47,6 +49,8 @@ async def seed_demo() -> list[tuple[str, str, str]]:
             rows.append((label, user.email, user.handle))
             if label == "seller":
                 await seed_demo_shop(user, session=session)
+                await session.flush()
+                await seed_demo_videos(user, count=DEMO_VIDEO_COUNT, session=session)
     return rows
 
 

@@ -47,22 +47,39 @@ def make_sample_video(
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         if audio_stream is not None:
-            rate, chunk = 44100, 1024
-            total = int(seconds * rate)
-            for offset in range(0, total, chunk):
-                count = min(chunk, total - offset)
-                samples = array.array(
-                    "h",
-                    (
-                        int(9000 * math.sin(2 * math.pi * 440 * (offset + i) / rate))
-                        for i in range(count)
-                    ),
-                )
-                audio_frame = av.AudioFrame(format="s16", layout="mono", samples=count)
-                audio_frame.planes[0].update(samples.tobytes())
-                audio_frame.sample_rate = rate
-                audio_frame.pts = offset
-                audio_frame.time_base = Fraction(1, rate)
-                container.mux(audio_stream.encode(audio_frame))
-            container.mux(audio_stream.encode(None))
+            write_tone(container, audio_stream, seconds=seconds)
     return path
+
+
+def write_tone(
+    container: av.container.OutputContainer,
+    stream: AudioStream,
+    *,
+    seconds: float,
+    frequencies: tuple[float, ...] = (440.0,),
+    amplitude: int = 9000,
+    rate: int = 44100,
+) -> None:
+    """Encode `seconds` of mono tone (the frequencies mixed) into `stream`, then flush it."""
+    chunk = 1024
+    total = int(seconds * rate)
+    for offset in range(0, total, chunk):
+        count = min(chunk, total - offset)
+        samples = array.array(
+            "h",
+            (
+                int(
+                    amplitude
+                    * sum(math.sin(2 * math.pi * hz * (offset + i) / rate) for hz in frequencies)
+                    / len(frequencies)
+                )
+                for i in range(count)
+            ),
+        )
+        audio_frame = av.AudioFrame(format="s16", layout="mono", samples=count)
+        audio_frame.planes[0].update(samples.tobytes())
+        audio_frame.sample_rate = rate
+        audio_frame.pts = offset
+        audio_frame.time_base = Fraction(1, rate)
+        container.mux(stream.encode(audio_frame))
+    container.mux(stream.encode(None))
