@@ -364,7 +364,16 @@ async def test_a_profile_is_public_but_only_the_owner_may_edit(client: httpx.Asy
 
     assert profile.status_code == 200 and "Grace Hopper" in profile.text
     assert "Edit profile" not in profile.text
+    assert "Followers" in profile.text and "Log in to follow" in profile.text
     assert 'href="/studio/videos"' not in profile.text
+
+
+@pytest.mark.parametrize("handle", ["a%00b", "%00", "no%20such", "x" * 200])
+async def test_an_impossible_handle_is_a_friendly_404(client: httpx.AsyncClient, handle: str):
+    answer = await client.get(f"/@{handle}", headers=HTML)
+    assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
+    api = await client.get(f"/api/v1/users/{handle}")
+    assert api.status_code == 404 and api.json()["code"] == "user_not_found"
 
 
 async def test_a_profile_handle_in_other_case_redirects_to_the_canonical_one(

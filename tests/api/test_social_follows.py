@@ -151,3 +151,28 @@ async def test_blocking_ends_follows_and_refuses_the_blocked(person: PersonMaker
     assert (await pest.client.get(f"{API}/videos/{video_id}/social")).status_code == 200
     assert (await pest.client.post(f"{API}/users/creator/follow")).status_code == 200
     assert_problem(await creator.client.post(f"{API}/users/creator/block"), 422, "block_self")
+
+
+async def test_followers_only_videos_open_to_followers_and_blocks_close_every_video(
+    person: PersonMaker,
+) -> None:
+    creator, fan, stranger = await person("creator"), await person("fan"), await person("stranger")
+    for_followers = await make_video(creator, visibility="followers")
+    public = await make_video(creator)
+    await fan.client.post(f"{API}/users/creator/follow")
+
+    assert (await fan.client.get(f"{API}/videos/{for_followers}")).status_code == 200
+    assert (await fan.client.get(f"/v/{for_followers}")).status_code == 200
+    assert (await creator.client.get(f"{API}/videos/{for_followers}")).status_code == 200
+    assert_problem(
+        await stranger.client.get(f"{API}/videos/{for_followers}"), 404, "video_not_found"
+    )
+    await fan.client.delete(f"{API}/users/creator/follow")
+    assert_problem(await fan.client.get(f"{API}/videos/{for_followers}"), 404, "video_not_found")
+
+    # once blocked, the video page and the video's API answer as if nothing were there
+    assert (await stranger.client.get(f"{API}/videos/{public}")).status_code == 200
+    await creator.client.post(f"{API}/users/stranger/block")
+    assert_problem(await stranger.client.get(f"{API}/videos/{public}"), 404, "video_not_found")
+    assert (await stranger.client.get(f"/v/{public}")).status_code == 404
+    assert (await fan.client.get(f"{API}/videos/{public}")).status_code == 200

@@ -70,6 +70,12 @@ def normalize_handle(raw: str) -> str:
     return raw.strip().removeprefix("@").lower()
 
 
+def could_be_handle(handle: str) -> bool:
+    """Whether `handle` (already normalized) is made of handle characters at all: anything
+    else (NUL bytes, spaces...) is looked up nowhere."""
+    return _HANDLE_CHARS.fullmatch(handle) is not None and len(handle) <= HANDLE_MAX
+
+
 def handle_problems(handle: str) -> list[str]:
     """Why `handle` (already normalized) cannot be used; empty when it can."""
     if not HANDLE_MIN <= len(handle) <= HANDLE_MAX:

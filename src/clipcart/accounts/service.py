@@ -276,7 +276,10 @@ async def end_all_sessions(user: User, *, session: AsyncSession) -> int:
 
 async def get_user_by_handle(handle: str, *, session: AsyncSession) -> User:
     """The active user with this @handle (any case, @ optional); 404 otherwise."""
-    user = await session.scalar(select(User).where(User.handle == domain.normalize_handle(handle)))
+    handle = domain.normalize_handle(handle)
+    if not domain.could_be_handle(handle):
+        raise NotFound("There is no one with that handle.", code="user_not_found")
+    user = await session.scalar(select(User).where(User.handle == handle))
     if user is None or not user.is_active:
         raise NotFound("There is no one with that handle.", code="user_not_found")
     return user

@@ -172,26 +172,37 @@ def _check_caption(caption: str) -> None:
         raise ValidationFailed.field("caption", problems[0])
 
 
-def _can_see(video: Video, viewer: User | None) -> bool:
-    if viewer is not None and viewer.id == video.owner_id:
-        return True
-    # "followers" waits for the social graph: until then only the owner (and shop staff) see it.
-    return video.status == "ready" and video.visibility == "public"
-
-
 async def get_video_for(
     viewer: User | None, video_id: uuid.UUID, *, session: AsyncSession
 ) -> Video:
-    """A video `viewer` may watch (404 otherwise, so private videos do not leak)."""
+    """A video `viewer` may watch (404 otherwise, so private videos do not leak): its uploader
+    and its shop's staff always; others when it is ready, nobody blocked anybody, and it is
+    public, or for followers and they follow the uploader."""
+    # Social builds on media (comments, likes), so it is imported here, not at the top.
+    from clipcart.social import service as social
+
     video = await session.get(Video, video_id)
     if video is None:
         raise NotFound("There is no such video.", code="video_not_found")
-    if _can_see(video, viewer):
+    if viewer is not None and (
+        viewer.id == video.owner_id
+        or (
+            video.shop_id is not None
+            and await shops.is_shop_staff(viewer.id, video.shop_id, session=session)
+        )
+    ):
         return video
-    if (
-        viewer is not None
-        and video.shop_id is not None
-        and await shops.is_shop_staff(viewer.id, video.shop_id, session=session)
+    visible = video.status == "ready" and (
+        video.visibility == "public"
+        or (
+            video.visibility == "followers"
+            and viewer is not None
+            and await social.is_follower(viewer.id, video.owner_id, session=session)
+        )
+    )
+    if visible and (
+        viewer is None
+        or not await social.is_blocked_between(viewer.id, video.owner_id, session=session)
     ):
         return video
     raise NotFound("There is no such video.", code="video_not_found")

@@ -30,6 +30,7 @@ from clipcart.core.ids import hash_token
 from clipcart.core.ratelimit import RateLimiter
 from clipcart.core.routing import DbSession, make_router
 from clipcart.core.security import sign, unsign
+from clipcart.web import social_pages
 from clipcart.web.flash import flash
 from clipcart.web.forms import (
     FORM_ERROR,
@@ -280,15 +281,16 @@ async def me(request: Request, viewer: SignedInViewer) -> Response:
 
 @router.get("/@{handle}", response_class=HTMLResponse)
 async def profile(request: Request, handle: str, viewer: Viewer, session: DbSession) -> Response:
-    """A public profile: avatar, name, @handle and bio."""
+    """A public profile: avatar, name, @handle, bio, counts, follow button and videos."""
     user = await accounts.get_user_by_handle(handle, session=session)
     if handle != user.handle:
         return RedirectResponse(f"/@{user.handle}", status_code=301)
     is_owner = viewer is not None and viewer.id == user.id
+    extras = await social_pages.profile_extras(viewer, user, session=session)
     return render(
         request,
         "accounts/profile.html",
-        {"user": user, "is_owner": is_owner},
+        {"user": user, "is_owner": is_owner, **extras},
         viewer=viewer,
         tab="me" if is_owner else None,
     )

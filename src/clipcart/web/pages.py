@@ -10,9 +10,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from clipcart.core.routing import make_router
-from clipcart.web.forms import login_redirect
 from clipcart.web.templating import STATIC_DIR, render, templates
-from clipcart.web.viewer import Viewer, viewer_from_state
+from clipcart.web.viewer import SignedInViewer, viewer_from_state
 
 __all__ = ["STATIC_DIR", "render_error_page", "router"]
 
@@ -26,10 +25,8 @@ router = make_router(include_in_schema=False)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, viewer: Viewer) -> Response:
+async def inbox(request: Request, viewer: SignedInViewer) -> Response:
     """The inbox tab (messaging arrives with a later issue)."""
-    if viewer is None:
-        return login_redirect(request)
     return render(
         request,
         "coming_soon.html",
