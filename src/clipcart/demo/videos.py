@@ -30,7 +30,7 @@ def make_product_clip(
     """Write a portrait H.264/AAC clip of `picture` slowly zooming and panning, with captions."""
     product = Image.open(io.BytesIO(picture)).convert("RGB")
     background = Image.new("RGB", (WIDTH, HEIGHT), tuple(max(0, c - 60) for c in colour))
-    title_font, price_font = font(54), font(64)
+    title_font, price_font = font(46), font(64)
     frames = round(seconds * FPS)
     with av.open(str(path), mode="w", format="mp4") as container:
         video = cast(VideoStream, container.add_stream("libx264", rate=FPS))
@@ -45,11 +45,12 @@ def make_product_clip(
             picture_frame = product.resize((side, side))
             canvas = background.copy()
             drift = int(math.sin(progress * math.pi) * 40)
-            canvas.paste(picture_frame, ((WIDTH - side) // 2 + drift, 260 - (side - 660) // 2))
+            # The feed's overlay covers the lower third: the words go on top, the product mid.
+            canvas.paste(picture_frame, ((WIDTH - side) // 2 + drift, 400 - (side - 660) // 2))
             draw = ImageDraw.Draw(canvas)
-            draw.rounded_rectangle([40, 1010, WIDTH - 40, 1230], radius=36, fill=(255, 255, 255))
-            draw.text((80, 1040), title, font=title_font, fill=(25, 25, 25))
-            draw.text((80, 1120), price, font=price_font, fill=(200, 20, 80))
+            draw.rounded_rectangle([40, 130, WIDTH - 40, 350], radius=36, fill=(255, 255, 255))
+            draw.text((80, 160), title, font=title_font, fill=(25, 25, 25))
+            draw.text((80, 240), price, font=price_font, fill=(200, 20, 80))
             frame = av.VideoFrame.from_image(canvas)
             frame.pts, frame.time_base = index, Fraction(1, FPS)
             container.mux(video.encode(frame))
