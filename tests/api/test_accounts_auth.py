@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -342,3 +343,18 @@ async def test_grant_role_refuses_unknown_roles(client: httpx.AsyncClient) -> No
 def test_require_role_refuses_unknown_role_names() -> None:
     with pytest.raises(ValueError, match="unknown roles"):
         require_role("wizard")
+
+
+async def test_users_by_ids_reads_a_batch_of_accounts_by_id(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    jane = uuid.UUID((await signup(client, "jane"))["user"]["id"])
+    async with new_client(app) as other:
+        bruno = uuid.UUID((await signup(other, "bruno"))["user"]["id"])
+    unknown = uuid.uuid4()
+    async with get_sessionmaker()() as session:
+        found = await service.users_by_ids([jane, bruno, jane, unknown], session=session)
+        assert set(found) == {jane, bruno}
+        assert found[jane].handle == "jane" and found[bruno].handle == "bruno"
+        assert await service.users_by_ids([], session=session) == {}
+        assert await service.users_by_ids({unknown}, session=session) == {}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from clipcart.catalog import service as catalog_service
 from clipcart.catalog.models import Product, StockMovement, Variant
-from clipcart.core.db import get_sessionmaker
+from clipcart.core.db import get_engine, get_sessionmaker
 from tests.api.test_accounts_auth import API, assert_problem, new_client, signup
 from tests.api.test_shops import open_shop
 
@@ -298,3 +300,43 @@ async def test_api_tokens_need_catalog_scopes(client: httpx.AsyncClient, app: An
             f"{API}/products/{product['id']}", json={"title": "New"}, headers=bearer(writer)
         )
         assert allowed.status_code == 200 and allowed.json()["title"] == "New"
+
+
+async def test_products_by_ids_loads_a_batch_with_shop_variants_and_images(
+    client: httpx.AsyncClient,
+) -> None:
+    await seller(client)
+    tee_id = uuid.UUID((await create(client))["id"])
+    mug = await create(
+        client,
+        title="Mug",
+        handle="mug",
+        status="draft",
+        options=[],
+        variants=[{"sku": "MUG-1", "option_values": [], "price": 900, "stock": 0}],
+    )
+    mug_id, unknown = uuid.UUID(mug["id"]), uuid.uuid4()
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = get_engine().sync_engine
+    async with get_sessionmaker()() as session:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            found = await catalog_service.products_by_ids(
+                [tee_id, mug_id, unknown], session=session
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert await catalog_service.products_by_ids([], session=session) == {}
+    # products (with their shop), then variants, then images: not one query per product
+    assert len(statements) == 3, statements
+    assert set(found) == {tee_id, mug_id}
+    # the session is closed: these were loaded eagerly, reading them needs no query
+    tee_product, mug_product = found[tee_id], found[mug_id]
+    assert sorted(v.sku for v in tee_product.variants) == ["TEE-M-BLU", "TEE-M-RED", "TEE-S-BLU"]
+    assert [v.price for v in mug_product.variants] == [900]
+    assert tee_product.images == [] and mug_product.images == []
+    assert tee_product.shop.handle == "acme" and mug_product.status == "draft"

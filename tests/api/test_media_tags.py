@@ -3,14 +3,18 @@ other shops' products refused until the affiliate programme exists."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from clipcart.core.db import get_sessionmaker
-from clipcart.media.models import VideoTag
+from clipcart.core import clock
+from clipcart.core.db import get_sessionmaker, unit_of_work
+from clipcart.media import service as media_service
+from clipcart.media.models import Video, VideoTag
 from tests.api.test_accounts_auth import API, assert_problem, new_client, signup
 from tests.api.test_catalog_products import create
 from tests.api.test_media_upload import VIDEOS, clips, upload_ready
@@ -210,3 +214,74 @@ async def test_upload_form_works_without_javascript(
     assert "Ready to watch." in status.text
     studio = await client.get("/studio/videos", headers=HTML)
     assert "no js #works" in studio.text
+
+
+async def test_list_public_videos_filters_pages_and_loads_tags(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    product = (await shop_with_products(client, "olivia", "acme"))[0]
+    people = {"olivia": uuid.UUID((await client.get(f"{API}/me")).json()["id"])}
+    for handle in ("maya", "bruno"):
+        async with new_client(app) as other:
+            people[handle] = uuid.UUID((await signup(other, handle))["user"]["id"])
+    shop_id = uuid.UUID(product["shop"]["id"])
+    start = clock.now() - timedelta(hours=1)
+    rows = [  # (owner, shop, status, visibility), oldest first
+        ("maya", None, "ready", "public"),
+        ("maya", None, "ready", "private"),
+        ("maya", None, "processing", "public"),
+        ("bruno", None, "ready", "public"),
+        ("olivia", shop_id, "ready", "public"),
+        ("maya", None, "ready", "public"),
+    ]
+    ids = []
+    async with unit_of_work() as session:
+        for minute, (owner, shop, status, visibility) in enumerate(rows):
+            video = Video(
+                owner_id=people[owner],
+                shop_id=shop,
+                status=status,
+                visibility=visibility,
+                caption=f"video {minute}",
+                created_at=start + timedelta(minutes=minute),
+            )
+            if shop is not None:
+                video.tags.append(
+                    VideoTag(product_id=uuid.UUID(product["id"]), position=0, grounds="own_shop")
+                )
+            session.add(video)
+            await session.flush()
+            ids.append(video.id)
+    watchable = [ids[5], ids[4], ids[3], ids[0]]  # public and ready, newest first
+
+    async with get_sessionmaker()() as session:
+        seen: list[uuid.UUID] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = await media_service.list_public_videos(
+                cursor=cursor, limit=3, session=session
+            )
+            seen += [video.id for video in page]
+            if cursor is None:
+                break
+        assert seen == watchable
+
+        async def listed(**filters: Any) -> list[uuid.UUID]:
+            videos, next_cursor = await media_service.list_public_videos(
+                cursor=None, limit=10, session=session, **filters
+            )
+            assert next_cursor is None
+            return [video.id for video in videos]
+
+        assert await listed(exclude_owner_ids={people["maya"]}) == [ids[4], ids[3]]
+        assert await listed(owner_ids={people["bruno"]}) == [ids[3]]
+        assert await listed(shop_ids={shop_id}) == [ids[4]]
+        both = await listed(owner_ids={people["bruno"]}, shop_ids={shop_id})
+        assert both == [ids[4], ids[3]]
+        assert await listed(owner_ids=set(), shop_ids=set()) == []
+        assert await listed(owner_ids={people["maya"]}, exclude_owner_ids={people["maya"]}) == []
+        shop_videos, _ = await media_service.list_public_videos(
+            cursor=None, limit=10, shop_ids={shop_id}, session=session
+        )
+    # tags came with the videos: readable after the session closed
+    assert [tag.product_id for tag in shop_videos[0].tags] == [uuid.UUID(product["id"])]

@@ -5,6 +5,7 @@ The helpers at the top are shared by the test_catalog_* modules."""
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from clipcart.core.db import get_sessionmaker
+from clipcart.shops import service as shops_service
 from clipcart.shops.models import Shop, ShopStaff
 from tests.api.test_accounts_auth import API, assert_problem, new_client, signup
 
@@ -214,3 +216,16 @@ async def test_reserved_or_malformed_handles_are_refused(
     await signup(client, "olivia")
     body = await open_shop(client, handle, expect=422)
     assert body["errors"][0]["field"] == "handle"
+
+
+async def test_shops_by_ids_reads_a_batch_of_shops_by_id(client: httpx.AsyncClient) -> None:
+    await signup(client, "olivia")
+    acme = uuid.UUID((await open_shop(client, "acme"))["id"])
+    beta = uuid.UUID((await open_shop(client, "beta", name="Beta Things"))["id"])
+    unknown = uuid.uuid4()
+    async with get_sessionmaker()() as session:
+        found = await shops_service.shops_by_ids([acme, beta, acme, unknown], session=session)
+        assert set(found) == {acme, beta}
+        assert found[acme].handle == "acme" and found[beta].name == "Beta Things"
+        assert await shops_service.shops_by_ids([], session=session) == {}
+        assert await shops_service.shops_by_ids({unknown}, session=session) == {}

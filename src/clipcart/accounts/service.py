@@ -8,6 +8,7 @@ import asyncio
 import os
 import secrets
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -443,3 +444,14 @@ async def resolve_api_token(raw_token: str, *, session: AsyncSession) -> ApiToke
     if domain.due_for_touch(token.last_used_at, now):
         token.last_used_at = now
     return token
+
+
+async def users_by_ids(
+    user_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, User]:
+    """The accounts with these ids, by id, read in one query (unknown ids are left out)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(wanted)))
+    return {user.id: user for user in rows}

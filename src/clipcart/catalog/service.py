@@ -5,10 +5,12 @@ Services never commit: the unit of work at the edge does."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from clipcart.accounts.models import User
 from clipcart.catalog import domain
@@ -406,3 +408,20 @@ async def get_variant_for_shop(
     if variant is None or variant.shop_id != shop.id:
         raise NotFound("There is no such variant in this shop.", code="variant_not_found")
     return variant
+
+
+async def products_by_ids(
+    product_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, Product]:
+    """The products with these ids, by id, with their shop, variants and images loaded: three
+    queries however many products (unknown ids are left out; any status is returned, so the
+    caller decides what may be shown)."""
+    wanted = set(product_ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(
+        select(Product)
+        .where(Product.id.in_(wanted))
+        .options(selectinload(Product.variants), selectinload(Product.images))
+    )
+    return {product.id: product for product in rows}

@@ -1,20 +1,19 @@
 """Turn a page of videos into feed items in a fixed number of queries, whatever the page size.
 
 The per-video helpers of other domains load one row at a time; a feed page would then cost a
-query per video and per product, so this module reads the rows it needs in batches (users,
-shops, products with their variants and images) and only reads them."""
+query per video and per product, so this module asks the owning services for the rows it needs
+in batches (accounts, shops, products with their variants and images) and only reads them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts import service as accounts
-from clipcart.accounts.models import User
-from clipcart.catalog.models import Product
+from clipcart.catalog import service as catalog
 from clipcart.catalog.schemas import IMAGE_SIZES, image_url
 from clipcart.core.money import Money
 from clipcart.feed import social
@@ -29,9 +28,13 @@ from clipcart.feed.schemas import (
     FeedViewerStateOut,
 )
 from clipcart.media import domain as media_domain
-from clipcart.media.models import Video
 from clipcart.media.schemas import CaptionPartOut, PriceOut
-from clipcart.shops.models import Shop
+from clipcart.shops import service as shops_service
+
+if TYPE_CHECKING:  # types only: rows are read through the owning domains' services
+    from clipcart.accounts.models import User
+    from clipcart.catalog.models import Product
+    from clipcart.media.models import Video
 
 AVATAR_SIZE = 96
 CHIP_IMAGE_SIZE = IMAGE_SIZES[-1]
@@ -61,18 +64,11 @@ def _creator(user: User, following: social.Following) -> FeedCreatorOut:
     )
 
 
-async def _users(ids: Sequence[uuid.UUID], *, session: AsyncSession) -> dict[uuid.UUID, User]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(User).where(User.id.in_(set(ids))))
-    return {user.id: user for user in rows}
-
-
 async def creators(
     user_ids: Sequence[uuid.UUID], following: social.Following, *, session: AsyncSession
 ) -> list[FeedCreatorOut]:
     """Creator cards for these accounts, in the order given (unknown ids are skipped)."""
-    users = await _users(user_ids, session=session)
+    users = await accounts.users_by_ids(user_ids, session=session)
     return [_creator(users[user_id], following) for user_id in user_ids if user_id in users]
 
 
@@ -130,16 +126,11 @@ async def items(
     if not videos:
         return []
     ids = [video.id for video in videos]
-    users = await _users([video.owner_id for video in videos], session=session)
+    users = await accounts.users_by_ids([video.owner_id for video in videos], session=session)
     shop_ids = {video.shop_id for video in videos if video.shop_id is not None}
-    shops: dict[uuid.UUID, Shop] = {}
-    if shop_ids:
-        shops = {s.id: s for s in await session.scalars(select(Shop).where(Shop.id.in_(shop_ids)))}
+    shops = await shops_service.shops_by_ids(shop_ids, session=session)
     product_ids = {tag.product_id for video in videos for tag in video.tags}
-    products: dict[uuid.UUID, Product] = {}
-    if product_ids:
-        rows = await session.scalars(select(Product).where(Product.id.in_(product_ids)))
-        products = {product.id: product for product in rows}
+    products = await catalog.products_by_ids(product_ids, session=session)
     states = await social.viewer_video_state(viewer_id, ids, session=session)
     following = await social.following_ids(viewer_id, session=session)
 

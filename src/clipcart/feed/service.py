@@ -9,18 +9,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipcart.accounts.models import User
 from clipcart.core import clock
 from clipcart.core.errors import Unauthorized
-from clipcart.core.pagination import paginate
 from clipcart.feed import domain, hydration, social
 from clipcart.feed.schemas import FeedCreatorOut, FeedPageOut
-from clipcart.media.models import Video
+from clipcart.media import service as media
+
+if TYPE_CHECKING:  # types only: videos are read through the media service
+    from clipcart.accounts.models import User
+    from clipcart.media.models import Video
 
 SUGGESTION_COUNT = 6
 
@@ -43,19 +44,6 @@ class FeedSource(Protocol):
         ...
 
 
-def _watchable() -> Select[Video]:
-    return select(Video).where(Video.status == "ready", Video.visibility == "public")
-
-
-async def _window(
-    statement: Select[Video], *, cursor: str | None, limit: int, session: AsyncSession
-) -> Candidates:
-    videos, next_cursor = await paginate(
-        session, statement, order_by=[Video.created_at, Video.id], cursor=cursor, limit=limit
-    )
-    return Candidates(videos=videos, next_cursor=next_cursor)
-
-
 class RecentPublicSource:
     """For You for now: every public, ready video, newest first, minus blocked accounts."""
 
@@ -63,11 +51,11 @@ class RecentPublicSource:
         self, viewer: User | None, *, cursor: str | None, limit: int, session: AsyncSession
     ) -> Candidates:
         """Recent public videos after `cursor`."""
-        statement = _watchable()
         hidden = await social.hidden_user_ids(viewer.id if viewer else None, session=session)
-        if hidden:
-            statement = statement.where(Video.owner_id.not_in(hidden))
-        return await _window(statement, cursor=cursor, limit=limit, session=session)
+        videos, next_cursor = await media.list_public_videos(
+            cursor=cursor, limit=limit, exclude_owner_ids=hidden, session=session
+        )
+        return Candidates(videos=videos, next_cursor=next_cursor)
 
 
 class FollowingSource:
@@ -82,16 +70,16 @@ class FollowingSource:
         following = await social.following_ids(viewer.id, session=session)
         if following.empty:
             return Candidates(videos=[], next_cursor=None)
-        conditions = []
-        if following.user_ids:
-            conditions.append(Video.owner_id.in_(following.user_ids))
-        if following.shop_ids:
-            conditions.append(Video.shop_id.in_(following.shop_ids))
-        statement = _watchable().where(or_(*conditions))
         hidden = await social.hidden_user_ids(viewer.id, session=session)
-        if hidden:
-            statement = statement.where(Video.owner_id.not_in(hidden))
-        return await _window(statement, cursor=cursor, limit=limit, session=session)
+        videos, next_cursor = await media.list_public_videos(
+            cursor=cursor,
+            limit=limit,
+            owner_ids=following.user_ids,
+            shop_ids=following.shop_ids,
+            exclude_owner_ids=hidden,
+            session=session,
+        )
+        return Candidates(videos=videos, next_cursor=next_cursor)
 
 
 SOURCES: dict[str, FeedSource] = {"for_you": RecentPublicSource(), "following": FollowingSource()}
@@ -117,8 +105,8 @@ async def suggest_creators(viewer: User | None, *, session: AsyncSession) -> lis
     viewer_id = viewer.id if viewer else None
     following = await social.following_ids(viewer_id, session=session)
     hidden = await social.hidden_user_ids(viewer_id, session=session)
-    recent = await session.scalars(
-        _watchable().order_by(Video.created_at.desc()).limit(SUGGESTION_COUNT * 8)
+    recent, _ = await media.list_public_videos(
+        cursor=None, limit=SUGGESTION_COUNT * 8, session=session
     )
     owner_ids: list[uuid.UUID] = []
     for video in recent:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
@@ -428,3 +429,33 @@ async def shops_for_uploader(user: User, *, session: AsyncSession) -> list[tuple
         if await shops.staff_role(user.id, shop.id, session=session) in UPLOADER_SHOP_ROLES:
             result.append((shop.handle, shop.name))
     return result
+
+
+async def list_public_videos(
+    *,
+    cursor: str | None,
+    limit: int | None,
+    owner_ids: Collection[uuid.UUID] | None = None,
+    shop_ids: Collection[uuid.UUID] | None = None,
+    exclude_owner_ids: Collection[uuid.UUID] = (),
+    session: AsyncSession,
+) -> tuple[list[Video], str | None]:
+    """Public, ready videos newest first (with their product tags loaded), a cursor window at a
+    time. With `owner_ids` and/or `shop_ids`, only videos uploaded by one of those accounts or
+    belonging to one of those shops (nothing when both are empty); videos of
+    `exclude_owner_ids` are always left out."""
+    statement = select(Video).where(Video.status == "ready", Video.visibility == "public")
+    if owner_ids is not None or shop_ids is not None:
+        conditions = []
+        if owner_ids:
+            conditions.append(Video.owner_id.in_(set(owner_ids)))
+        if shop_ids:
+            conditions.append(Video.shop_id.in_(set(shop_ids)))
+        if not conditions:
+            return [], None
+        statement = statement.where(or_(*conditions))
+    if exclude_owner_ids:
+        statement = statement.where(Video.owner_id.not_in(set(exclude_owner_ids)))
+    return await paginate(
+        session, statement, order_by=[Video.created_at, Video.id], cursor=cursor, limit=limit
+    )

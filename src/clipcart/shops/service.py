@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -312,3 +313,14 @@ async def set_logo(shop: Shop, content: bytes, *, session: AsyncSession) -> Shop
     if previous:
         events.after_commit(session, lambda: _delete_logo_files(directory, previous))
     return shop
+
+
+async def shops_by_ids(
+    shop_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, Shop]:
+    """The shops with these ids, by id, read in one query (unknown ids are left out)."""
+    wanted = set(shop_ids)
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Shop).where(Shop.id.in_(wanted)))
+    return {shop.id: shop for shop in rows}
