@@ -314,3 +314,26 @@ async def test_events_need_no_csrf_token_even_with_a_csrf_cookie(client: httpx.A
     assert response.status_code == 200, response.text
     async with unit_of_work() as session:
         assert await session.scalar(select(func.count()).select_from(RecsEvent)) == 1
+
+
+async def test_views_add_to_existing_counters_and_unknown_videos_alone_are_fine(
+    client: httpx.AsyncClient, app: Any, frozen: clock.FrozenClock
+) -> None:
+    await signup(client, "creator")
+    liked, fresh = await make_video("creator"), await make_video("creator")
+    assert (await client.post(f"{API}/videos/{liked}/like")).status_code in (200, 201)
+    async with new_client(app) as visitor:
+        only_unknown = [event(video_id=str(uuid.uuid4())) for _ in range(3)]
+        assert (await post(visitor, only_unknown)).json()["accepted"] == 3
+        first = [event(video_id=str(video)) for video in (liked, fresh, fresh, liked, liked)]
+        assert (await post(visitor, first)).json()["accepted"] == 5
+        again = [event(video_id=str(video)) for video in (fresh, liked, uuid.uuid4())]
+        assert (await post(visitor, again)).json()["accepted"] == 3
+    async with unit_of_work() as session:
+        result = await session.execute(
+            select(VideoCounter.video_id, VideoCounter.likes, VideoCounter.views)
+        )
+        counters = {video_id: (likes, views) for video_id, likes, views in result.all()}
+    # the like kept its count while views were added on top; one counter row per real video
+    assert counters == {liked: (1, 4), fresh: (0, 3)}
+    assert len(await stored()) == 11

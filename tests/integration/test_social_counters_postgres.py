@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -15,6 +16,9 @@ from clipcart.accounts.models import User
 from clipcart.core.clock import now
 from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.media.models import Video
+from clipcart.recs import service as recs_service
+from clipcart.recs.models import RecsEvent
+from clipcart.recs.schemas import EventIn, event_adapter
 from clipcart.social import service
 from clipcart.social.models import (
     Comment,
@@ -171,3 +175,91 @@ async def test_concurrent_mutual_follows_neither_deadlock_nor_drift() -> None:
         assert (counter.followers if counter else 0) == followers
         assert (counter.following if counter else 0) == following
     assert counters[creator].following == 30
+
+
+# --- views from the event stream ---------------------------------------------------------------
+
+
+async def _views() -> dict[uuid.UUID, int]:
+    async with get_sessionmaker()() as session:
+        rows = await session.execute(select(VideoCounter.video_id, VideoCounter.views))
+        return {video_id: views for video_id, views in rows.all()}
+
+
+def _impression(event_id: uuid.UUID, video_id: uuid.UUID) -> EventIn:
+    return event_adapter.validate_python(
+        {
+            "id": str(event_id),
+            "type": "impression",
+            "occurred_at": now().isoformat(),
+            "surface": "for_you",
+            "position": 0,
+            "video_id": str(video_id),
+        }
+    )
+
+
+async def _ingest(events: list[EventIn]) -> tuple[int, int]:
+    async with unit_of_work() as session:
+        await asyncio.sleep(random.random() / 100)  # interleave the transactions
+        accepted, duplicates, rejected = await recs_service.record_events(
+            list(enumerate(events)), user_id=None, visitor_id=uuid.uuid4(), session=session
+        )
+        assert rejected == []
+        return accepted, duplicates
+
+
+async def test_concurrent_event_batches_count_every_impression_exactly_once() -> None:
+    (owner,) = await _users(1)
+    videos = [await _video(owner) for _ in range(12)]
+    unknown = uuid.uuid4()  # views of a video that does not exist are dropped, not an error
+    chooser = random.Random(11)
+    # 40 batches from 40 connections over the same videos in shuffled orders, and every
+    # impression sent twice (in two different batches, as a retried beacon would be).
+    impressions = [(uuid.uuid4(), chooser.choice([*videos, unknown])) for _ in range(600)]
+    batches: list[list[EventIn]] = [[] for _ in range(40)]
+    for event_id, video_id in impressions:
+        for batch in chooser.sample(batches, 2):
+            batch.append(_impression(event_id, video_id))
+    for batch in batches:
+        chooser.shuffle(batch)
+
+    outcomes = await asyncio.gather(*(_ingest(batch) for batch in batches))
+
+    assert sum(accepted for accepted, _ in outcomes) == len(impressions)
+    assert sum(duplicates for _, duplicates in outcomes) == len(impressions)
+    expected = Counter(video_id for _, video_id in impressions if video_id != unknown)
+    counted = await _views()
+    assert counted == dict(expected)
+    assert await _count(RecsEvent) == len(impressions)  # the unknown video's events are kept
+
+
+async def test_a_video_deleted_while_its_views_are_counted_does_not_lose_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[dict[uuid.UUID, int]] = []
+    record_views = service.record_views
+
+    async def counting(counts: dict[uuid.UUID, int], *, session: Any) -> None:
+        calls.append(dict(counts))
+        await record_views(counts, session=session)
+
+    monkeypatch.setattr(service, "record_views", counting)
+    (owner,) = await _users(1)
+    doomed, kept = await _video(owner), await _video(owner)
+    async with get_sessionmaker()() as deleter:
+        video = await deleter.get(Video, doomed)
+        assert video is not None
+        await deleter.delete(video)
+        await deleter.flush()  # the row is deleted and locked, not yet committed
+        batch = [_impression(uuid.uuid4(), video_id) for video_id in (doomed, kept, kept)]
+        ingesting = asyncio.create_task(_ingest(batch))
+        await asyncio.sleep(0.5)  # the counting waits on the deleted row's lock
+        assert not ingesting.done()
+        await deleter.commit()
+    assert await ingesting == (3, 0)
+    counted = await _views()
+    assert counted == {kept: 2}
+    assert await _count(RecsEvent) == 3
+    # one statement waited for the delete, then skipped the deleted video: no error, no retry
+    assert calls == [{doomed: 1, kept: 2}]

@@ -41,6 +41,11 @@ MAX_AGE = timedelta(days=7)
 VIEW_TYPE_CODES = frozenset({EVENT_TYPE_CODES["impression"]})
 
 
+def clock_window(now: datetime) -> tuple[datetime, datetime]:
+    """The earliest and latest believable `occurred_at` at `now` (both allowed)."""
+    return now - MAX_AGE, now + MAX_AHEAD
+
+
 def clock_problem(occurred_at: datetime, *, now: datetime) -> str | None:
     """Why a client's `occurred_at` is not believable, or None when it is."""
     if occurred_at > now + MAX_AHEAD:

@@ -12,7 +12,6 @@ from typing import Any, cast
 from pydantic import ValidationError
 from sqlalchemy import Row, Table, and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
@@ -127,8 +126,12 @@ async def record_events(
     rows: list[dict[str, Any]] = []
     seen: set[uuid.UUID] = set()
     duplicates = 0
+    earliest, latest = domain.clock_window(now)
     for index, event in events:
-        problem = domain.clock_problem(event.occurred_at, now=now)
+        occurred_at = event.occurred_at
+        problem = None
+        if not earliest <= occurred_at <= latest:  # the bounds once per batch, not per event
+            problem = domain.clock_problem(occurred_at, now=now)
         if problem is not None:
             rejected.append(RejectedEvent(index=index, id=str(event.id), reason=problem))
             continue
@@ -145,7 +148,8 @@ async def record_events(
         (row["type"], row["video_id"]) for row in rows if row["id"] in inserted
     )
     if views:
-        await _add_views(views, session=session)
+        # Views of videos that do not exist (deleted, mistyped, made up) are dropped there.
+        await social_service.record_views(views, session=session)
     return len(inserted), duplicates + len(rows) - len(inserted), rejected
 
 
@@ -165,22 +169,6 @@ async def ingest(
     return EventBatchOut(accepted=accepted, duplicates=duplicates, rejected=rejected)
 
 
-async def _add_views(views: dict[uuid.UUID, int], *, session: AsyncSession) -> None:
-    # Clients name videos by id and some ids will not exist (deleted, mistyped, made up): the
-    # counters' foreign key refuses those. A savepoint keeps the batch's events either way, and
-    # only when it fails do we pay for one savepoint per video to keep the real ones' views.
-    try:
-        async with session.begin_nested():
-            await social_service.record_views(views, session=session)
-    except IntegrityError:
-        for video_id, count in sorted(views.items()):
-            try:
-                async with session.begin_nested():
-                    await social_service.record_views({video_id: count}, session=session)
-            except IntegrityError:
-                continue
-
-
 # PostgreSQL: the whole batch as one array per column, unnested into rows by the server. One
 # small prepared statement whatever the batch size, and asyncpg encodes the arrays in C, where
 # a multi-row VALUES list costs SQLAlchemy and the driver ~19 parameters per row.
@@ -194,13 +182,19 @@ _PG_INSERT = text(_PG_INSERT_SQL)
 
 
 async def _insert_rows(rows: list[dict[str, Any]], *, session: AsyncSession) -> set[uuid.UUID]:
-    """Insert the rows whose id is new (ON CONFLICT DO NOTHING); the ids inserted."""
+    """Insert the rows whose id is new (ON CONFLICT DO NOTHING); the ids inserted.
+
+    The rows go in id order: two batches resending some of the same events (a retried beacon)
+    then wait on each other's keys in the same order instead of deadlocking.
+    """
+    rows = sorted(rows, key=lambda row: row["id"].bytes)  # bytes compare in C, UUIDs do not
     if session.get_bind().dialect.name == "postgresql":
         # The commit waits for the WAL flush like every other: attribution (and so creator
         # commission) is read from these events, so an answered batch must survive a crash.
         columns = {name: [row[name] for row in rows] for name in _COLUMNS}
         result = await session.execute(_PG_INSERT, columns)
-        return {uuid.UUID(bytes=value.bytes) for value in result.scalars()}
+        # asyncpg's UUIDs subclass uuid.UUID and hash alike: no conversion needed to match rows.
+        return set(result.scalars())
     statement = (
         sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id)
     )

@@ -11,11 +11,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    Executable,
+    Select,
+    Uuid,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipcart.media.models import Video
 from clipcart.social.models import (
     Save,
     ShopCounter,
@@ -226,12 +239,56 @@ async def shop_follower_counts(
 
 
 async def record_views(counts: dict[uuid.UUID, int], *, session: AsyncSession) -> None:
-    """Add views to videos (the event stream calls this with the views it counted)."""
-    for video_id in sorted(counts):  # a fixed order, so concurrent callers cannot deadlock
-        if counts[video_id] <= 0:
-            continue
-        try:
-            async with session.begin_nested():
-                await add_to_video(session, video_id, views=counts[video_id])
-        except IntegrityError:
-            continue  # the video was deleted since it was watched
+    """Add views to videos (the event stream calls this with the views it counted).
+
+    One statement for the whole batch: `INSERT ... SELECT` from the videos that exist (views of
+    unknown videos are dropped, not an error) `ON CONFLICT (video_id) DO UPDATE SET views =
+    views + excluded.views`. The rows go in video id order, so concurrent batches lock the
+    counter rows in the same order and cannot deadlock. On PostgreSQL the videos are read
+    FOR KEY SHARE: a video being deleted meanwhile is waited for and then skipped, so the
+    foreign key never fails and no savepoint is needed (SQLite has one writer at a time).
+    """
+    ids = sorted(video_id for video_id, count in counts.items() if count > 0)
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        source = _views_from_arrays(ids, [counts[video_id] for video_id in ids])
+        statement: Any = postgresql.insert(VideoCounter)
+    else:
+        source = _views_from_case(ids, counts)
+        statement = sqlite.insert(VideoCounter)
+    statement = statement.from_select(["video_id", "views"], source)
+    statement = statement.on_conflict_do_update(
+        index_elements=[VideoCounter.video_id],
+        set_={"views": VideoCounter.views + statement.excluded.views},
+    )
+    await session.execute(statement)
+
+
+def _views_from_arrays(ids: list[uuid.UUID], views: list[int]) -> Select[Any]:
+    """PostgreSQL: the (video id, views) pairs as two arrays unnested by the server, one small
+    statement whatever the number of videos, joined to the videos that exist."""
+    given = (
+        func.unnest(
+            bindparam("view_video_ids", ids, type_=postgresql.ARRAY(Uuid())),
+            bindparam("view_counts", views, type_=postgresql.ARRAY(BigInteger())),
+        )
+        .table_valued(column("video_id", Uuid()), column("views", BigInteger()))
+        .render_derived(name="given")
+    )
+    return (
+        select(Video.id, given.c.views)
+        .join_from(given, Video, Video.id == given.c.video_id)
+        .where(given.c.views > 0)
+        .order_by(Video.id)
+        # What the foreign key check takes anyway, taken first: a concurrent delete of a video
+        # makes this wait, and the deleted row then drops out instead of failing the key.
+        .with_for_update(read=True, key_share=True, of=Video)
+    )
+
+
+def _views_from_case(ids: list[uuid.UUID], counts: dict[uuid.UUID, int]) -> Select[Any]:
+    """SQLite: the videos that exist, each with its views from a CASE on its id."""
+    views = case({video_id: counts[video_id] for video_id in ids}, value=Video.id)
+    # SQLite needs the WHERE so it does not read ON CONFLICT as a join's ON.
+    return select(Video.id, views).where(Video.id.in_(ids)).order_by(Video.id)
