@@ -36,7 +36,7 @@ async def sandbox(app: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[No
     """The sandbox reached over HTTP (in-process transport), webhooks delivered on demand."""
     transport = httpx.ASGITransport(app=app)
     service.set_provider(
-        SandboxProvider("http://testserver/sandbox", transport=transport, timeout=0.5)
+        SandboxProvider("http://testserver/sandbox", transport=transport, timeout=2.0)
     )
     sandbox_tasks.set_delivery_transport(transport)
     monkeypatch.setenv("CLIPCART_PAYMENTS_SANDBOX_LOST_RESPONSE_SECONDS", "5")

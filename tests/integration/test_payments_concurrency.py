@@ -182,9 +182,9 @@ async def test_concurrent_captures_webhooks_and_reconciliation_capture_once(
 async def test_lost_authorisation_settled_by_racing_webhooks_retries_and_the_job(
     app: Any, client: httpx.AsyncClient
 ) -> None:
-    transport = httpx.ASGITransport(app=app)  # a client that gives up after half a second
+    transport = httpx.ASGITransport(app=app)  # a client that gives up after two seconds
     service.set_provider(
-        SandboxProvider("http://testserver/sandbox", transport=transport, timeout=0.5)
+        SandboxProvider("http://testserver/sandbox", transport=transport, timeout=2.0)
     )
     await signup(client)
     intent = await pay(client, "4000000000000119")  # charged, answer lost
