@@ -6,9 +6,12 @@ def load_all_models() -> None:
     import clipcart.accounts.models
     import clipcart.catalog.import_models
     import clipcart.catalog.models
+    import clipcart.commerce.models
+    import clipcart.commerce.promotion_models
     import clipcart.core.idempotency
     import clipcart.ledger.models
     import clipcart.media.models
+    import clipcart.notifications.models
     import clipcart.payments.models
     import clipcart.payments.sandbox.models
     import clipcart.recs.models

@@ -41,6 +41,8 @@ class Product(IdMixin, TimestampMixin, Base):
     category_id: Mapped[int | None] = mapped_column(default=None, index=True)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     options: Mapped[list[str]] = mapped_column(JSON, default=list)  # option names, in order
+    # At most this many per buyer across their orders (None: only stock limits it).
+    max_per_buyer: Mapped[int | None] = mapped_column(default=None)
     currency: Mapped[str] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 

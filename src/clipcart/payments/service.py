@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,24 @@ from clipcart.payments.provider import (
 log = logging.getLogger(__name__)
 
 _provider: PaymentProvider | None = None
+
+# Called in the same transaction whenever an intent's status changes, so that what the payment
+# is for (an order) moves with it however the news arrives: the answer, a webhook, a job.
+StatusListener = Callable[[PaymentIntent, str, AsyncSession], Awaitable[None]]
+_status_listeners: list[StatusListener] = []
+
+
+def on_status_change(listener: StatusListener) -> None:
+    """Call `listener(intent, previous_status, session)` after every status change, inside
+    the transaction that made it (registering the same listener twice keeps one)."""
+    if listener not in _status_listeners:
+        _status_listeners.append(listener)
+
+
+async def _notify(intent: PaymentIntent, previous: str, session: AsyncSession) -> None:
+    if intent.status != previous:
+        for listener in _status_listeners:
+            await listener(intent, previous, session)
 
 
 def set_provider(provider: PaymentProvider | None) -> None:
@@ -232,6 +251,7 @@ async def apply_charge(
     ledger hold, refunds the ledger refund, in this same transaction. Whether it changed."""
     before = (intent.status, intent.amount_captured, intent.amount_refunded)
     await _apply_charge(intent, charge, reason, provider_event_id, session)
+    await _notify(intent, before[0], session)
     return (intent.status, intent.amount_captured, intent.amount_refunded) != before
 
 
@@ -372,9 +392,11 @@ async def _fail(intent_id: uuid.UUID, error: ProviderError) -> None:
     async with unit_of_work() as session:
         intent = await lock_intent(intent_id, session)
         if domain.may_move(intent.status, domain.FAILED):
+            previous = intent.status
             intent.failure_code = error.code
             intent.failure_message = error.message[:300]
             _record(intent, domain.FAILED, f"provider refused: {error.message}", session)
+            await _notify(intent, previous, session)
 
 
 async def settle_from_charge(intent_id: uuid.UUID, charge: ChargeSnapshot, reason: str) -> bool:
@@ -463,6 +485,7 @@ async def cancel_payment_intent(intent_id: uuid.UUID, *, viewer: User) -> None:
         intent = await get_intent_for(viewer, intent_id, session=session, lock=True)
         if intent.status == domain.REQUIRES_PAYMENT_METHOD:
             _record(intent, domain.CANCELLED, "cancelled before confirmation", session)
+            await _notify(intent, domain.REQUIRES_PAYMENT_METHOD, session)
             return
         if intent.status not in {domain.AUTHORISED, domain.REQUIRES_ACTION}:
             raise Conflict(

@@ -1,0 +1,1 @@
+"""Notifications: in-app notices and order emails over SMTP."""
