@@ -52,7 +52,10 @@ def build_app() -> FastAPI:
 
     @app.get("/api/v1/conflict")
     async def conflict() -> None:
-        raise Conflict("That coupon was already used.", data={"coupon": "SPRING"})
+        raise Conflict(
+            "That coupon was already used.",
+            data={"coupon": "SPRING", "status": "redeemed", "code": "other"},
+        )
 
     @app.get("/api/v1/forbidden")
     async def forbidden() -> None:
@@ -136,6 +139,8 @@ async def test_request_id_is_generated_and_matches_the_header(client: httpx.Asyn
 async def test_error_data_is_included_and_custom_statuses_kept(client: httpx.AsyncClient) -> None:
     body = assert_problem(await client.get("/api/v1/conflict"), 409, "conflict")
     assert body["coupon"] == "SPRING"
+    # Data never replaces a standard member: the status stays the HTTP status.
+    assert body["status"] == 409
     assert body["detail"] == "That coupon was already used."
     body = assert_problem(await client.get("/api/v1/teapot"), 418, "teapot")
     assert body["detail"] == "Short and stout."

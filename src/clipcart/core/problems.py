@@ -64,7 +64,8 @@ def problem_response(
             "instance": request.url.path,
             "request_id": getattr(request.state, "request_id", None),
         }
-        body.update(extra or {})
+        # Extension members never replace the standard ones (RFC 9457 section 3.2).
+        body.update({key: value for key, value in (extra or {}).items() if key not in body})
         response = JSONResponse(body, status_code=status, media_type="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
