@@ -107,6 +107,16 @@ async def save_payment_method(
     return method
 
 
+async def list_payment_methods(user_id: uuid.UUID, *, session: AsyncSession) -> list[PaymentMethod]:
+    """The user's saved cards, newest first (what checkout offers to pay with)."""
+    rows = await session.scalars(
+        select(PaymentMethod)
+        .where(PaymentMethod.user_id == user_id)
+        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+    )
+    return list(rows)
+
+
 # --- intents ----------------------------------------------------------------------------
 
 

@@ -284,3 +284,27 @@ async def iter_events(
         if len(batch) < batch_size:
             return
         after = (batch[-1].occurred_at, batch[-1].id)
+
+
+_TOUCH_TYPES = tuple(
+    domain.EVENT_TYPE_CODES[name] for name in ("chip_tap", "sheet_open", "add_to_cart")
+)
+
+
+async def last_product_touch(
+    user_id: uuid.UUID, product_id: uuid.UUID, *, since: datetime, session: AsyncSession
+) -> EventRecord | None:
+    """The user's latest chip tap, sheet open or add to cart of the product since `since`."""
+    statement = (
+        select(_TABLE)
+        .where(
+            _TABLE.c.user_id == user_id,
+            _TABLE.c.occurred_at >= since,
+            _TABLE.c.product_id == product_id,
+            _TABLE.c.type.in_(_TOUCH_TYPES),
+        )
+        .order_by(_TABLE.c.occurred_at.desc(), _TABLE.c.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(statement)).first()
+    return _record(row) if row is not None else None
