@@ -12,6 +12,9 @@ from clipcart.accounts.guard import CsrfCookieMiddleware, guard_request
 from clipcart.accounts.router import router as accounts_api
 from clipcart.catalog.import_router import router as catalog_import_api
 from clipcart.catalog.router import router as catalog_api
+from clipcart.commerce.fulfilment_router import router as fulfilment_api
+from clipcart.commerce.promotion_router import router as promotions_api
+from clipcart.commerce.router import router as commerce_api
 from clipcart.core.config import Settings, get_settings
 from clipcart.core.db import dispose_engine
 from clipcart.core.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
@@ -22,6 +25,7 @@ from clipcart.core.ratelimit import create_rate_limiter
 from clipcart.feed.router import router as feed_api
 from clipcart.ledger.router import router as ledger_api
 from clipcart.media.router import router as media_api
+from clipcart.notifications.router import router as notifications_api
 from clipcart.ops.router import router as ops_router
 from clipcart.payments.router import router as payments_api
 from clipcart.payments.sandbox.router import router as sandbox_api
@@ -83,6 +87,10 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(catalog_import_api)
     app.include_router(media_api)
     app.include_router(social_api)
+    app.include_router(notifications_api)
+    app.include_router(promotions_api)
+    app.include_router(commerce_api)
+    app.include_router(fulfilment_api)
     app.include_router(events_api)
     app.include_router(feed_api)
     if settings.payments_sandbox_enabled:

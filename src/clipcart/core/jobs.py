@@ -48,8 +48,11 @@ def load_task_modules() -> None:
     """Import every domain's tasks so the consumer knows them."""
     import clipcart.accounts.tasks
     import clipcart.catalog.import_tasks
+    import clipcart.commerce.payment_tasks
+    import clipcart.commerce.tasks
     import clipcart.ledger.tasks
     import clipcart.media.tasks
+    import clipcart.notifications.tasks
     import clipcart.payments.tasks  # noqa: F401
 
 
