@@ -6,12 +6,18 @@ from fastapi import APIRouter
 
 from clipcart.web import (
     account_pages,
+    cart_pages,
+    checkout_pages,
     feed_pages,
     import_pages,
     money_pages,
+    notification_pages,
+    order_pages,
     pages,
     security_pages,
+    seller_order_pages,
     seller_pages,
+    seller_promotion_pages,
     shop_pages,
     social_pages,
     video_pages,
@@ -28,3 +34,9 @@ router.include_router(video_pages.router)
 router.include_router(feed_pages.router)
 router.include_router(money_pages.router)
 router.include_router(social_pages.router)
+router.include_router(cart_pages.router)
+router.include_router(checkout_pages.router)
+router.include_router(order_pages.router)
+router.include_router(seller_order_pages.router)
+router.include_router(seller_promotion_pages.router)
+router.include_router(notification_pages.router)

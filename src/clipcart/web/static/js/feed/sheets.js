@@ -1,6 +1,9 @@
 // The feed's bottom sheets: a tagged product, a video's comments, and sharing a video.
 
 import { api, goToLogin } from "./api.js";
+import { BuyControls } from "../commerce/buy-controls.js";
+import { dealBanner, loadDeal } from "../commerce/deal.js";
+import { money } from "../commerce/buy.js";
 
 function element(tag, attributes = {}, children = []) {
   const node = document.createElement(tag);
@@ -28,7 +31,7 @@ const STOCK_TEXT = {
   out_of_stock: "Sold out",
 };
 
-/** The product sheet: images, price, variant picker, stock, and honest cart buttons. */
+/** The product sheet: images, price, variant picker, stock, flash deal, Add to cart, Buy now. */
 export class ProductSheet {
   constructor(dialog, events) {
     this.dialog = prepare(dialog);
@@ -41,6 +44,7 @@ export class ProductSheet {
     this.title.textContent = "Product";
     this.body.replaceChildren(element("p", { class: "sheet-status", role: "status", text: "Loading…" }));
     this.dialog.dataset.productId = productId;
+    this.videoId = videoId;
     this.dialog.showModal();
     this.events.record("sheet_open", { product_id: productId, video_id: videoId });
     try {
@@ -66,10 +70,31 @@ export class ProductSheet {
     const picker = element("fieldset", { class: "product-sheet-variants" }, [
       element("legend", { text: product.options.length ? product.options.join(" / ") : "Option" }),
     ]);
+    const deal = element("div", { class: "product-sheet-deal", "data-deal-slot": true });
+    const controls = new BuyControls({
+      signedIn: document.getElementById("feed")?.dataset.signedIn === "true",
+      source: this.videoId ? { video_id: this.videoId } : {},
+      showConfirm: (view) => this.showConfirm(view),
+    });
+    let dealRequest = 0;
+    const showDeal = async (variant) => {
+      const asked = ++dealRequest;
+      deal.firstChild?.stop?.();
+      deal.replaceChildren();
+      const found = await loadDeal(product.id, variant.id);
+      if (!found || asked !== dealRequest) return;
+      price.textContent = money(found.deal_price, product.currency);
+      deal.replaceChildren(dealBanner(found, product.currency, variant.price.formatted, () => {
+        price.textContent = variant.price.formatted;
+        deal.replaceChildren();
+      }));
+    };
     const choose = (variant) => {
       price.textContent = variant.price.formatted;
       stock.textContent = STOCK_TEXT[variant.stock_state] ?? "";
       stock.dataset.state = variant.stock_state;
+      controls.setVariant(variant);
+      showDeal(variant);
     };
     let chosen = variants.find((variant) => variant.stock > 0) ?? variants[0];
     for (const variant of variants) {
@@ -90,26 +115,27 @@ export class ProductSheet {
       picker.append(label);
     }
     if (chosen) choose(chosen);
-    const note = "Checkout arrives with a later release";
-    const soon = (label, style) =>
-      element("button", { class: `button ${style} product-sheet-soon`, type: "button", disabled: true, "aria-describedby": "cart-note" }, [
-        element("span", { text: label }),
-        element("small", { text: "Arrives with checkout" }),
-      ]);
-    const actions = element("div", { class: "product-sheet-actions" }, [
-      soon("Add to cart", "button-ghost"),
-      soon("Buy now", "button-primary"),
-    ]);
-    this.body.replaceChildren(
+    this.productView = [
       ...(product.images.length ? [images] : []),
       element("p", { class: "product-sheet-shop", text: `Sold by ${product.shop.name}` }),
       price,
+      deal,
       stock,
       ...(variants.length > 1 ? [picker] : []),
-      actions,
-      element("p", { class: "product-sheet-note", id: "cart-note", text: `${note}: the cart and Buy now are not open yet.` }),
+      controls.node,
       element("a", { class: "product-sheet-link", href: product.url, text: "See the full product page" }),
-    );
+    ];
+    this.body.replaceChildren(...this.productView);
+  }
+
+  /** Show Buy now's confirm step in the sheet, or (null) go back to the product. */
+  showConfirm(view) {
+    if (view) {
+      this.body.replaceChildren(view);
+      view.querySelector("[data-pay]")?.focus();
+    } else {
+      this.body.replaceChildren(...this.productView);
+    }
   }
 }
 
