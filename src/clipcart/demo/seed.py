@@ -28,7 +28,8 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     from clipcart.accounts.models import User
     from clipcart.accounts.schemas import SignupIn
     from clipcart.core.db import unit_of_work
-    from clipcart.demo.catalog import seed_demo_shop
+    from clipcart.demo.catalog import DEMO_SHOP_HANDLE, seed_demo_shop
+    from clipcart.demo.commerce import seed_demo_commerce
     from clipcart.demo.videos import seed_demo_videos
 
     rows: list[tuple[str, str, str]] = []
@@ -51,6 +52,11 @@ async def seed_demo() -> list[tuple[str, str, str]]:
                 await seed_demo_shop(user, session=session)
                 await session.flush()
                 await seed_demo_videos(user, count=DEMO_VIDEO_COUNT, session=session)
+    await seed_demo_commerce(
+        buyer_email=DEMO_ACCOUNTS[0][2],
+        seller_email=DEMO_ACCOUNTS[2][2],
+        shop_handle=DEMO_SHOP_HANDLE,
+    )
     return rows
 
 
