@@ -51,7 +51,7 @@ from clipcart.ledger.domain import (
     split_order,
 )
 from clipcart.ledger.models import LedgerAccount, LedgerTransfer
-from clipcart.payments import refunds, webhooks
+from clipcart.payments import charging, refunds, settlement, webhooks
 from clipcart.payments import service as payments
 from clipcart.payments.models import PaymentIntent, PaymentRefund
 from clipcart.payments.provider import ChargeSnapshot, ProviderTimeout, RefundSnapshot
@@ -653,8 +653,10 @@ def test_payments_and_the_ledger_survive_crashes_between_provider_and_commit() -
     PaymentsMachine.runner = runner
     payments.set_provider(runner.provider)
     sandbox_tasks.set_delivery_transport(runner.transport)
-    real_unit_of_work = payments.unit_of_work
-    assert refunds.unit_of_work is real_unit_of_work
+    # Every payments module that opens its own transactions around a provider call.
+    dying_modules = (charging, settlement, refunds)
+    real_unit_of_work = refunds.unit_of_work
+    assert all(module.unit_of_work is real_unit_of_work for module in dying_modules)
 
     @asynccontextmanager
     async def dying_unit_of_work() -> AsyncIterator[AsyncSession]:
@@ -662,7 +664,8 @@ def test_payments_and_the_ledger_survive_crashes_between_provider_and_commit() -
             yield session
             runner.switch.before_commit()
 
-    payments.unit_of_work = refunds.unit_of_work = dying_unit_of_work
+    for module in dying_modules:
+        module.unit_of_work = dying_unit_of_work  # type: ignore[attr-defined]
     try:
 
         async def payer(session: AsyncSession) -> User:
@@ -689,7 +692,8 @@ def test_payments_and_the_ledger_survive_crashes_between_provider_and_commit() -
             ),
         )
     finally:
-        payments.unit_of_work = refunds.unit_of_work = real_unit_of_work
+        for module in dying_modules:
+            module.unit_of_work = real_unit_of_work  # type: ignore[attr-defined]
         payments.set_provider(None)
         sandbox_tasks.set_delivery_transport(None)
         runner.close()

@@ -6,7 +6,9 @@ import asyncio
 import functools
 import json
 import ssl
-from collections.abc import Mapping
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -31,6 +33,32 @@ from clipcart.payments.provider import (
 def _tls_context() -> ssl.SSLContext:
     # One for the process: loading the CA bundle for every client costs tens of ms of CPU.
     return httpx.create_ssl_context()
+
+
+# One keep-alive client per (event loop, sandbox URL): the app's loop and each job thread's
+# loop get their own (an httpx client is bound to the loop it first connects on).
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_client(base_url: str) -> httpx.AsyncClient:
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get(base_url)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(base_url=base_url, verify=_tls_context())
+        per_loop[base_url] = client
+    return client
+
+
+async def close_clients() -> None:
+    """Close this event loop's keep-alive clients (app shutdown)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    for client in _clients.pop(loop, {}).values():
+        await client.aclose()
 
 
 class ProviderRejected(ProviderError):
@@ -77,6 +105,16 @@ class SandboxProvider:
         self.transport = transport
         self.timeout = timeout or get_settings().payments_provider_timeout_seconds
 
+    @asynccontextmanager
+    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self.transport is None:
+            yield _shared_client(self.base_url)
+            return
+        async with httpx.AsyncClient(
+            base_url=self.base_url, transport=self.transport, verify=_tls_context()
+        ) as client:
+            yield client
+
     async def _call(
         self,
         method: str,
@@ -88,15 +126,17 @@ class SandboxProvider:
     ) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         try:
-            async with httpx.AsyncClient(
-                base_url=self.base_url,
-                transport=self.transport,
-                timeout=self.timeout,
-                verify=_tls_context(),
-            ) as client:
+            async with self._client() as client:
                 # wait_for as well: a transport that ignores httpx timeouts still times out
                 response = await asyncio.wait_for(
-                    client.request(method, path, json=body, params=params, headers=headers),
+                    client.request(
+                        method,
+                        path,
+                        json=body,
+                        params=params,
+                        headers=headers,
+                        timeout=self.timeout,
+                    ),
                     timeout=self.timeout,
                 )
         except (TimeoutError, httpx.TimeoutException, httpx.NetworkError) as error:
@@ -115,12 +155,28 @@ class SandboxProvider:
         self, *, amount: Money, payment_method: str, idempotency_key: str, reference: str
     ) -> ChargeSnapshot:
         """Reserve `amount` on the card."""
+        return await self._charge(amount, payment_method, idempotency_key, reference, False)
+
+    async def authorise_and_capture(
+        self, *, amount: Money, payment_method: str, idempotency_key: str, reference: str
+    ) -> ChargeSnapshot:
+        """Reserve and take `amount` in one call (a replayed key answers the first charge)."""
+        return await self._charge(amount, payment_method, idempotency_key, reference, True)
+
+    async def _charge(
+        self,
+        amount: Money,
+        payment_method: str,
+        idempotency_key: str,
+        reference: str,
+        capture: bool,
+    ) -> ChargeSnapshot:
         body = {
             "amount": amount.amount,
             "currency": amount.currency,
             "payment_method": payment_method,
             "reference": reference,
-            "capture": False,
+            "capture": capture,
         }
         return charge_from(
             await self._call("POST", "/v1/charges", body=body, idempotency_key=idempotency_key)
