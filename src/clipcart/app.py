@@ -29,6 +29,7 @@ from clipcart.notifications.router import router as notifications_api
 from clipcart.ops.router import router as ops_router
 from clipcart.payments.router import router as payments_api
 from clipcart.payments.sandbox.router import router as sandbox_api
+from clipcart.payments.sandbox_client import close_clients as close_provider_clients
 from clipcart.recs.router import router as events_api
 from clipcart.shops.router import router as shops_api
 from clipcart.social.router import router as social_api
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
             await app.state.pubsub.close()
             await app.state.rate_limiter.close()
             await dispose_engine()
+            await close_provider_clients()
 
     app = FastAPI(
         title="ClipCart",

@@ -233,6 +233,7 @@ async def _new_payment(
         idempotency_key=domain.order_ref(order.id),
         user_id=user.id,
         shop_id=order.shop_id,
+        fresh=True,  # a new order's key; the method is the plan's, read from the user's cards
         session=session,
     )
     return intent.id

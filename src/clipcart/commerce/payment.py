@@ -233,9 +233,10 @@ async def release_cancelled_payment(order_id: uuid.UUID) -> bool:
 async def pay_checkout(
     user: User, checkout_id: uuid.UUID, *, payment_method: str | None, session: AsyncSession
 ) -> PayOut:
-    """Authorise then capture each pending order of the checkout. Commits `session` before
-    calling the provider; a retried pay never charges twice (the provider is keyed by the
-    intent). Declined: the order is cancelled and its stock released."""
+    """Authorise then capture each pending order of the checkout.
+    Commits `session` (the payments marked processing) before calling the provider; a
+    retried pay never charges twice (the provider is keyed by the intent). Declined: the
+    order is cancelled and its stock released."""
     placed = await orders.orders_of_checkout(checkout_id, user.id, session=session)
     pending = [
         order.payment_intent_id
@@ -243,9 +244,18 @@ async def pay_checkout(
         if order.status == domain.PENDING_PAYMENT and order.payment_intent_id is not None
     ]
     token = payment_method
+    to_pay: list[tuple[uuid.UUID, payments.Confirmation | None]] = []
     if pending:
+        # Locked in id order, marked processing here and committed before the provider is
+        # called (a lost answer is never a lost payment); one transaction for all of them.
         intents = list(
-            await session.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(pending)))
+            await session.scalars(
+                select(PaymentIntent)
+                .where(PaymentIntent.id.in_(pending))
+                .order_by(PaymentIntent.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
         )
         without_method = any(intent.payment_method_token is None for intent in intents)
         if token is not None or without_method:
@@ -258,22 +268,41 @@ async def pay_checkout(
                 raise ValidationFailed.field(
                     "payment_method", "Use one of your saved payment methods."
                 )
+        for intent in intents:
+            confirmation = await payments.begin_confirmation(
+                intent, payment_method_token=token, session=session
+            )
+            if confirmation is not None or intent.status == payment_domain.AUTHORISED:
+                to_pay.append((intent.id, confirmation))
     await session.commit()
     inline = _capturing_inline.set(True)
     try:
-        for intent_id in pending:
-            await _pay_one(intent_id, user, token)
+        for intent_id, confirmation in to_pay:
+            await _pay_one(intent_id, confirmation, user)
     finally:
         _capturing_inline.reset(inline)
     return await describe_payment(user, checkout_id, session=session)
 
 
-async def _pay_one(intent_id: uuid.UUID, user: User, token: str | None) -> None:
-    await payments.confirm_payment_intent(intent_id, viewer=user, payment_method_token=token)
+async def _pay_one(
+    intent_id: uuid.UUID, confirmation: payments.Confirmation | None, user: User
+) -> None:
+    # Authorise, then capture: not one authorise-and-capture call (the provider offers it),
+    # because an answer lost past the reservation must leave an authorisation to void, never
+    # money taken that has to be refunded.
+    charge_id = None
+    if confirmation is not None:
+        status, charge_id = await payments.send_confirmation(confirmation)
+        if status != payment_domain.AUTHORISED or charge_id is None:
+            return  # declined, or waiting for the bank or the provider: nothing to capture
     try:
-        # Captures only an authorised payment; anything else (declined, waiting for the
-        # bank or the provider) is a payment_wrong_state refusal that changes nothing.
-        await payments.capture_payment_intent(intent_id, viewer=user)
+        if confirmation is not None and charge_id is not None:
+            # Just authorised in our own transaction: capture without reading it again.
+            await payments.send_capture(intent_id, charge_id=charge_id, key=confirmation.key)
+        else:
+            # Captures only an authorised payment; anything else is a payment_wrong_state
+            # refusal that changes nothing.
+            await payments.capture_payment_intent(intent_id, viewer=user)
     except Conflict as refusal:
         if refusal.code != "payment_wrong_state":
             raise

@@ -84,21 +84,22 @@ async def claim(
     answered (state completed). 422 for another body, 409 while another request holds it."""
     key = check_key(key)
     now = clock.now()
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "created_at": now,
+        "owner_id": owner_id,
+        "key": key,
+        "request_hash": request_hash,
+        "state": IN_PROGRESS,
+        "locked_at": now,
+    }
     inserted = await session.execute(
-        _insert(session)
-        .values(
-            id=new_id(),
-            created_at=now,
-            owner_id=owner_id,
-            key=key,
-            request_hash=request_hash,
-            state=IN_PROGRESS,
-            locked_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(IdempotencyRecord.id)
+        _insert(session).values(**values).on_conflict_do_nothing().returning(IdempotencyRecord.id)
     )
-    fresh = inserted.first() is not None
+    if inserted.first() is not None:
+        # Ours: what was just written, without reading it back.
+        await session.commit()
+        return IdempotencyRecord(**values)
     record = await session.scalar(
         select(IdempotencyRecord)
         .where(IdempotencyRecord.owner_id == owner_id, IdempotencyRecord.key == key)
@@ -111,7 +112,7 @@ async def claim(
             "This Idempotency-Key was used for a different request. Use a new key.",
             code="idempotency_key_reused",
         )
-    if record.state == IN_PROGRESS and not fresh:
+    if record.state == IN_PROGRESS:
         stale = now - timedelta(seconds=get_settings().idempotency_lock_seconds)
         taken = await session.execute(
             update(IdempotencyRecord)
