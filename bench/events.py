@@ -53,11 +53,43 @@ class IngestResult:
     accepted: int
     duplicates: int
     rejected: int
+    server_cpu_s: float  # CPU seconds of the server process (not the database) during the run
 
     @property
     def events_per_s(self) -> float:
         """Events the server stored per second."""
         return self.accepted / self.load.seconds if self.load.seconds else 0.0
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        """Server CPU microseconds per stored event: comparable on a busy machine."""
+        return self.server_cpu_s * 1e6 / self.accepted if self.accepted else 0.0
+
+
+def server_cpu_seconds() -> float:
+    """CPU seconds used so far by this process's descendants (the Granian server), from /proc."""
+    me = os.getpid()
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    total = 0.0
+    for pid, seconds in used.items():
+        ancestor = parents.get(pid, 0)
+        while ancestor not in (0, 1, me):
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == me:
+            total += seconds
+    return total
 
 
 def seed_videos(database_url: str) -> list[uuid.UUID]:
@@ -159,6 +191,7 @@ async def _post_load(
         "Accept: application/json\r\nContent-Length: "
     ).encode()
     next_body = iter(_cycle(bodies))
+    cpu_before = server_cpu_seconds()
     latencies: list[float] = []
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": 0}
     started = time.perf_counter()
@@ -190,6 +223,7 @@ async def _post_load(
 
     await asyncio.gather(*(client() for _ in range(connections)))
     elapsed = time.perf_counter() - started
+    server_cpu = server_cpu_seconds() - cpu_before
     latencies.sort()
 
     def percentile(fraction: float) -> float:
@@ -204,7 +238,9 @@ async def _post_load(
         p99_ms=percentile(0.99),
         errors=totals["errors"],
     )
-    return IngestResult(load, totals["accepted"], totals["duplicates"], totals["rejected"])
+    return IngestResult(
+        load, totals["accepted"], totals["duplicates"], totals["rejected"], server_cpu
+    )
 
 
 def _cycle(bodies: list[bytes]) -> Iterator[bytes]:
@@ -290,11 +326,13 @@ def main() -> None:
             )
 
     table = Table(title=f"Event ingestion (one Granian worker, batches of {BATCH})")
-    for column in ("run", "requests/s", "events/s", "p50 ms", "p99 ms", "duplicates"):
+    columns = ("run", "requests/s", "events/s", "CPU µs/event", "p50 ms", "p99 ms", "duplicates")
+    for column in columns:
         table.add_column(column, justify="left" if column == "run" else "right")
     table.add_row(
         "bare JSON endpoint (GET /ok)",
         f"{bare.rps:,.0f}",
+        "",
         "",
         f"{bare.p50_ms:.2f}",
         f"{bare.p99_ms:.2f}",
@@ -305,6 +343,7 @@ def main() -> None:
             f"POST /api/v1/events, {name.replace('_', ' ')}",
             f"{run.load.rps:,.0f}",
             f"{run.events_per_s:,.0f}",
+            f"{run.cpu_us_per_event:.1f}",
             f"{run.load.p50_ms:.2f}",
             f"{run.load.p99_ms:.2f}",
             f"{run.duplicates:,}",
@@ -324,6 +363,7 @@ def main() -> None:
         figures[f"events_per_s_{name}"] = round(runs[name].events_per_s, 1)
     for name, run in runs.items():
         figures[f"batches_per_s_{name}"] = round(run.load.rps, 1)
+        figures[f"server_cpu_us_per_event_{name}"] = round(run.cpu_us_per_event, 2)
         figures[f"p50_ms_{name}"] = round(run.load.p50_ms, 3)
         figures[f"p99_ms_{name}"] = round(run.load.p99_ms, 3)
     document = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -10,8 +11,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Row, Table, and_, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, Table, and_, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
@@ -123,34 +124,38 @@ async def record_events(
     """
     now = clock.now()
     rejected: list[RejectedEvent] = []
-    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
     seen: set[uuid.UUID] = set()
-    duplicates = 0
     earliest, latest = domain.clock_window(now)
     for index, event in events:
-        occurred_at = event.occurred_at
-        problem = None
+        # The model's __dict__ is read directly: attribute access on Pydantic models is slow.
+        fields = event.__dict__
+        occurred_at = fields["occurred_at"]
         if not earliest <= occurred_at <= latest:  # the bounds once per batch, not per event
             problem = domain.clock_problem(occurred_at, now=now)
-        if problem is not None:
-            rejected.append(RejectedEvent(index=index, id=str(event.id), reason=problem))
-            continue
-        if event.id in seen:
-            duplicates += 1
-            continue
-        seen.add(event.id)
-        rows.append(_row(event, user_id=user_id, visitor_id=visitor_id, now=now))
-    if not rows:
+            if problem is not None:
+                rejected.append(RejectedEvent(index=index, id=str(fields["id"]), reason=problem))
+                continue
+        event_id = fields["id"]
+        if event_id not in seen:
+            seen.add(event_id)
+            kept.append(fields)
+    duplicates = len(events) - len(rejected) - len(kept)
+    if not kept:
         return 0, duplicates, rejected
-    await _credit_sharers(rows, session=session)
-    inserted = await _insert_rows(rows, session=session)
+    columns = _columns(kept, user_id=user_id, visitor_id=visitor_id, now=now)
+    await _credit_sharers(columns, session=session)
+    inserted = await _insert_columns(columns, session=session)
+    ids, types, videos = columns["id"], columns["type"], columns["video_id"]
     views = domain.count_views(
-        (row["type"], row["video_id"]) for row in rows if row["id"] in inserted
+        (code, video_id)
+        for event_id, code, video_id in zip(ids, types, videos, strict=True)
+        if code in domain.VIEW_TYPE_CODES and event_id in inserted
     )
     if views:
         # Views of videos that do not exist (deleted, mistyped, made up) are dropped there.
         await social_service.record_views(views, session=session)
-    return len(inserted), duplicates + len(rows) - len(inserted), rejected
+    return len(inserted), duplicates + len(kept) - len(inserted), rejected
 
 
 async def ingest(
@@ -176,69 +181,105 @@ _PG_ARRAY_TYPES = {
     column.name: column.type.compile(dialect=postgresql.dialect()) for column in _TABLE.columns
 }
 # Built once from the table's own metadata: no outside text reaches this SQL.
-_PG_ARRAYS = ", ".join(f"CAST(:{name} AS {_PG_ARRAY_TYPES[name]}[])" for name in _COLUMNS)
+# Sent to the driver as it is ($n parameters, one array per column in the table's order):
+# SQLAlchemy's text() parameter handling cost more than asyncpg's encoding of the arrays.
+_PG_ARRAYS = ", ".join(
+    f"CAST(${number} AS {_PG_ARRAY_TYPES[name]}[])" for number, name in enumerate(_COLUMNS, 1)
+)
 _PG_INSERT_SQL = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_PG_ARRAYS}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: E501, S608
-_PG_INSERT = text(_PG_INSERT_SQL)
 
 
-async def _insert_rows(rows: list[dict[str, Any]], *, session: AsyncSession) -> set[uuid.UUID]:
+async def _insert_columns(
+    columns: dict[str, list[Any]], *, session: AsyncSession
+) -> set[uuid.UUID]:
     """Insert the rows whose id is new (ON CONFLICT DO NOTHING); the ids inserted.
 
-    The rows go in id order: two batches resending some of the same events (a retried beacon)
-    then wait on each other's keys in the same order instead of deadlocking.
+    The rows come in id order (see _columns): two batches resending some of the same events (a
+    retried beacon) then wait on each other's keys in the same order instead of deadlocking.
     """
-    rows = sorted(rows, key=lambda row: row["id"].bytes)  # bytes compare in C, UUIDs do not
     if session.get_bind().dialect.name == "postgresql":
         # The commit waits for the WAL flush like every other: attribution (and so creator
         # commission) is read from these events, so an answered batch must survive a crash.
-        columns = {name: [row[name] for row in rows] for name in _COLUMNS}
-        result = await session.execute(_PG_INSERT, columns)
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(_PG_INSERT_SQL, tuple(columns.values()))
         # asyncpg's UUIDs subclass uuid.UUID and hash alike: no conversion needed to match rows.
-        return set(result.scalars())
-    statement = (
-        sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id)
+        return {event_id for (event_id,) in result}
+    return await _insert_sqlite(columns, session=session)
+
+
+async def _insert_sqlite(columns: dict[str, list[Any]], *, session: AsyncSession) -> set[uuid.UUID]:
+    """SQLite: one multi-row INSERT ... RETURNING sent to the driver as it is.
+
+    The columns' own bind processors (UUID as hex, UTC datetimes naive) run column by column;
+    SQLAlchemy's per-row parameter machinery was most of the cost of a batch.
+    """
+    connection = await session.connection()
+    dialect = connection.dialect
+    values = []
+    for column, given in zip(_TABLE.columns, columns.values(), strict=True):
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        values.append(given if process is None else [process(value) for value in given])
+    count = len(values[0])
+    parameters = tuple(value for row in zip(*values, strict=True) for value in row)
+    result = await connection.exec_driver_sql(_sqlite_insert_sql(count), parameters)
+    stored_ids = dict(zip(values[0], columns["id"], strict=True))
+    return {stored_ids[stored_id] for (stored_id,) in result}
+
+
+@functools.lru_cache(maxsize=32)
+def _sqlite_insert_sql(count: int) -> str:
+    """The INSERT of `count` rows (at most MAX_BATCH * 19 parameters, under SQLite's limit)."""
+    row = f"({', '.join('?' * len(_COLUMNS))})"
+    # Built from the table's own metadata and a count: no outside text reaches this SQL.
+    return (
+        f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * count)} "  # noqa: S608
+        "ON CONFLICT (id) DO NOTHING RETURNING id"
     )
-    return set((await session.execute(statement, rows)).scalars())
 
 
-def _row(
-    event: EventIn, *, user_id: uuid.UUID | None, visitor_id: uuid.UUID | None, now: datetime
-) -> dict[str, Any]:
-    # Every row carries every column: one executemany statement for the whole batch. The
-    # model's __dict__ is read directly: getattr on a field a variant lacks is slow in Pydantic.
-    fields = event.__dict__
-    surface = fields["surface"]
-    return {
-        "id": fields["id"],
-        "type": domain.EVENT_TYPE_CODES[fields["type"]],
-        "occurred_at": fields["occurred_at"],
-        "received_at": now,
-        "user_id": user_id,
-        "visitor_id": visitor_id,
-        "session_id": fields["session_id"],
-        "surface": domain.SURFACE_CODES[surface] if surface else None,
-        "position": fields["position"],
-        "video_id": fields["video_id"],
-        "product_id": fields["product_id"],
-        "variant_id": fields["variant_id"],
-        "target_id": fields.get("target_id"),
-        "watch_ms": fields.get("watch_ms"),
-        "duration_ms": fields.get("duration_ms"),
-        "completed": fields.get("completed"),
-        "channel": fields.get("channel"),
-        "share_code": fields.get("share_code"),
-        "sharer_id": None,
+def _columns(
+    events: list[dict[str, Any]],
+    *,
+    user_id: uuid.UUID | None,
+    visitor_id: uuid.UUID | None,
+    now: datetime,
+) -> dict[str, list[Any]]:
+    """The events (their models' fields) as one list per column, in id order, every column."""
+    events = sorted(events, key=lambda fields: fields["id"].bytes)  # bytes compare in C
+    count = len(events)
+    type_codes, surface_codes = domain.EVENT_TYPE_CODES, domain.SURFACE_CODES
+    columns = {
+        "id": [fields["id"] for fields in events],
+        "type": [type_codes[fields["type"]] for fields in events],
+        "occurred_at": [fields["occurred_at"] for fields in events],
+        "received_at": [now] * count,
+        "user_id": [user_id] * count,
+        "visitor_id": [visitor_id] * count,
+        "session_id": [fields["session_id"] for fields in events],
+        "surface": [surface_codes.get(fields["surface"]) for fields in events],
+        "position": [fields["position"] for fields in events],
+        "video_id": [fields["video_id"] for fields in events],
+        "product_id": [fields["product_id"] for fields in events],
+        "variant_id": [fields["variant_id"] for fields in events],
+        # Fields only some types have: .get on the dict, not getattr on the model.
+        "target_id": [fields.get("target_id") for fields in events],
+        "watch_ms": [fields.get("watch_ms") for fields in events],
+        "duration_ms": [fields.get("duration_ms") for fields in events],
+        "completed": [fields.get("completed") for fields in events],
+        "channel": [fields.get("channel") for fields in events],
+        "share_code": [fields.get("share_code") for fields in events],
+        "sharer_id": [None] * count,
     }
+    assert list(columns) == _COLUMNS, "every column of the table, in its order"
+    return columns
 
 
-async def _credit_sharers(rows: list[dict[str, Any]], *, session: AsyncSession) -> None:
-    codes = {row["share_code"] for row in rows if row["share_code"]}
+async def _credit_sharers(columns: dict[str, list[Any]], *, session: AsyncSession) -> None:
+    codes = {code for code in columns["share_code"] if code}
     if not codes:
         return
     sharers = {code: await social_service.resolve_share(code, session=session) for code in codes}
-    for row in rows:
-        if row["share_code"]:
-            row["sharer_id"] = sharers[row["share_code"]]
+    columns["sharer_id"] = [sharers[code] if code else None for code in columns["share_code"]]
 
 
 def _record(row: Row[Any]) -> EventRecord:
