@@ -6,6 +6,7 @@ equals the rows it counts, whatever clients run at the same time."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy import (
     CursorResult,
     Executable,
     Select,
+    Table,
     Uuid,
     bindparam,
     case,
@@ -252,26 +254,40 @@ async def record_views(counts: dict[uuid.UUID, int], *, session: AsyncSession) -
     if not ids:
         return
     if session.get_bind().dialect.name == "postgresql":
-        source = _views_from_arrays(ids, [counts[video_id] for video_id in ids])
-        statement: Any = postgresql.insert(VideoCounter)
-    else:
-        source = _views_from_case(ids, counts)
-        statement = sqlite.insert(VideoCounter)
+        # Built once: the event stream calls this for every batch, and building the
+        # statement cost more than running it.
+        views = [counts[video_id] for video_id in ids]
+        await session.execute(
+            _postgres_views_upsert(), {"view_video_ids": ids, "view_counts": views}
+        )
+        return
+    await session.execute(_views_upsert(sqlite.insert(VideoCounter), _views_from_case(ids, counts)))
+
+
+def _views_upsert(statement: Any, source: Select[Any]) -> Any:
     statement = statement.from_select(["video_id", "views"], source)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[VideoCounter.video_id],
         set_={"views": VideoCounter.views + statement.excluded.views},
     )
-    await session.execute(statement)
 
 
-def _views_from_arrays(ids: list[uuid.UUID], views: list[int]) -> Select[Any]:
+@functools.cache
+def _postgres_views_upsert() -> Any:
+    """The PostgreSQL upsert, its arrays bound at execution (on the table: an ORM insert given
+    parameters would be read as a bulk insert)."""
+    return _views_upsert(
+        postgresql.insert(cast(Table, VideoCounter.__table__)), _views_from_arrays()
+    )
+
+
+def _views_from_arrays() -> Select[Any]:
     """PostgreSQL: the (video id, views) pairs as two arrays unnested by the server, one small
     statement whatever the number of videos, joined to the videos that exist."""
     given = (
         func.unnest(
-            bindparam("view_video_ids", ids, type_=postgresql.ARRAY(Uuid())),
-            bindparam("view_counts", views, type_=postgresql.ARRAY(BigInteger())),
+            bindparam("view_video_ids", type_=postgresql.ARRAY(Uuid())),
+            bindparam("view_counts", type_=postgresql.ARRAY(BigInteger())),
         )
         .table_valued(column("video_id", Uuid()), column("views", BigInteger()))
         .render_derived(name="given")
