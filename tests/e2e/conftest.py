@@ -61,7 +61,8 @@ def _python() -> str:
 
 @pytest.fixture(scope="session")
 def live_server(database: str) -> Iterator[str]:
-    """The base URL of ClipCart running under uvicorn in its own process."""
+    """The base URL of ClipCart running under uvicorn in its own process, told its own URL
+    (CLIPCART_BASE_URL) so that payments reach the sandbox provider it serves."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -81,7 +82,7 @@ def live_server(database: str) -> Iterator[str]:
                 "--no-access-log",
             ],
             cwd=REPO_ROOT,
-            env=dict(os.environ),
+            env=dict(os.environ, CLIPCART_BASE_URL=base_url),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

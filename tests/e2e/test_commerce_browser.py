@@ -6,17 +6,13 @@ address. The server here knows its own address, so it reaches the payment sandbo
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
@@ -28,7 +24,7 @@ from clipcart.commerce.promotion_models import Coupon
 from clipcart.core import clock
 from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.media.samples import make_sample_video
-from tests.e2e.conftest import ARTIFACTS, PHONE, REPO_ROOT, STARTUP_SECONDS, _free_port, _python
+from tests.e2e.conftest import PHONE
 from tests.e2e.test_feed_browser import _add_image, _api, _upload
 from tests.e2e.test_pages_browser import screenshot, sign_up
 
@@ -37,57 +33,6 @@ pytestmark = pytest.mark.browser
 CARD_OK = "4242 4242 4242 4242"
 CARD_DECLINED = "4000 0000 0000 9995"
 CARD_3DS = "4000 0025 0000 3155"
-
-
-@pytest.fixture(scope="module")
-def live_server(database: str) -> Iterator[str]:
-    """ClipCart under uvicorn, told its own URL (CLIPCART_BASE_URL) so that payments reach
-    the sandbox provider it serves at /sandbox."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = ARTIFACTS / "live-server-commerce.log"
-    environment = dict(os.environ, CLIPCART_BASE_URL=base_url)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                _python(),
-                "-m",
-                "uvicorn",
-                "clipcart.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"the server exited early; see {log_path}")
-                try:
-                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not answer /healthz; see {log_path}")
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture
