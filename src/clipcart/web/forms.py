@@ -55,6 +55,15 @@ def errors_from_app_error(error: AppError, *, known_fields: set[str]) -> FormErr
     return errors
 
 
+def form_errors(
+    error: ValidationError | AppError, *, known_fields: set[str]
+) -> tuple[FormErrors, int]:
+    """A refused form's messages per field and the status to show them with."""
+    if isinstance(error, ValidationError):
+        return errors_from_validation(error), 422
+    return errors_from_app_error(error, known_fields=known_fields), error.status
+
+
 def form_values(form: Mapping[str, Any], *names: str) -> dict[str, str]:
     """The text the person typed into `names` (never files), for re-rendering the form."""
     values: dict[str, str] = {}

@@ -25,8 +25,7 @@ from clipcart.shops.models import Shop
 from clipcart.web.flash import flash
 from clipcart.web.forms import (
     FormErrors,
-    errors_from_app_error,
-    errors_from_validation,
+    form_errors,
     form_values,
     see_other,
 )
@@ -154,25 +153,10 @@ async def create_deal(
             ends_at=ends,
         )
         await flash_deals.create_flash_deal(shop, deal_in, session=session)
-    except ValidationError as error:
+    except (ValidationError, AppError) as error:
+        errors, status = form_errors(error, known_fields=set(DEAL_FIELDS))
         return await _deals_page(
-            request,
-            viewer,
-            shop,
-            session,
-            values=values,
-            errors=errors_from_validation(error),
-            status=422,
-        )
-    except AppError as error:
-        return await _deals_page(
-            request,
-            viewer,
-            shop,
-            session,
-            values=values,
-            errors=errors_from_app_error(error, known_fields=set(DEAL_FIELDS)),
-            status=error.status,
+            request, viewer, shop, session, values=values, errors=errors, status=status
         )
     response = see_other(f"/seller/{shop.handle}/deals")
     flash(response, "Flash deal saved.")
@@ -282,25 +266,10 @@ async def create_coupon(
             combinable=bool(values["combinable"]),
         )
         await coupons.create_coupon(shop, coupon_in, session=session)
-    except ValidationError as error:
+    except (ValidationError, AppError) as error:
+        errors, status = form_errors(error, known_fields=set(COUPON_FIELDS))
         return await _coupons_page(
-            request,
-            viewer,
-            shop,
-            session,
-            values=values,
-            errors=errors_from_validation(error),
-            status=422,
-        )
-    except AppError as error:
-        return await _coupons_page(
-            request,
-            viewer,
-            shop,
-            session,
-            values=values,
-            errors=errors_from_app_error(error, known_fields=set(COUPON_FIELDS)),
-            status=error.status,
+            request, viewer, shop, session, values=values, errors=errors, status=status
         )
     response = see_other(f"/seller/{shop.handle}/coupons")
     flash(response, f"Coupon {values['code'].upper()} saved.")
