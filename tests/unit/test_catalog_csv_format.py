@@ -16,8 +16,8 @@ from clipcart.catalog.csv_format import (
     ProductRecord,
     VariantRecord,
     parse_products,
-    write_products,
 )
+from clipcart.catalog.csv_writing import write_products
 
 
 def _csv(rows: list[dict[str, str]], columns: tuple[str, ...] = EXPORT_COLUMNS) -> bytes:

@@ -12,9 +12,8 @@ from clipcart.catalog.csv_format import (
     ImageRecord,
     ProductRecord,
     VariantRecord,
-    header_line,
-    rows_text,
 )
+from clipcart.catalog.csv_writing import header_line, rows_text
 from clipcart.catalog.models import Product
 from clipcart.catalog.schemas import IMAGE_SIZES, image_url
 from clipcart.shops.models import Shop

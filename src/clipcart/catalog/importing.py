@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
-from clipcart.catalog import domain, service
+from clipcart.catalog import service
 from clipcart.catalog.csv_format import (
     CsvFormatError,
     ParsedFile,
@@ -32,8 +32,15 @@ from clipcart.catalog.csv_format import (
     parse_products,
 )
 from clipcart.catalog.images import IMAGE_MAX_BYTES
+from clipcart.catalog.import_records import (
+    category_id_for,
+    is_unchanged,
+    new_product,
+    problem_for,
+    product_fields,
+)
 from clipcart.catalog.models import Product, StockMovement, Variant
-from clipcart.catalog.schemas import ProductIn, ProductUpdateIn, VariantIn
+from clipcart.catalog.schemas import ProductIn, ProductUpdateIn
 from clipcart.core.db import unit_of_work
 from clipcart.core.errors import AppError, NotFound, PayloadTooLarge, ValidationFailed
 from clipcart.shops import service as shops
@@ -119,149 +126,6 @@ def _zip_entries(archive: zipfile.ZipFile | None) -> dict[str, zipfile.ZipInfo]:
 # --- applying products --------------------------------------------------------------------
 
 
-def _variants_in(record: ProductRecord) -> list[VariantIn]:
-    return [
-        VariantIn(
-            sku=variant.sku,
-            option_values=variant.option_values,
-            price=variant.price,
-            compare_at_price=variant.compare_at_price,
-            weight_grams=variant.weight_grams,
-            stock=variant.stock,
-        )
-        for variant in record.variants
-    ]
-
-
-def _category_id(record: ProductRecord, warnings: list[RowProblem]) -> int | None:
-    if not record.category:
-        return None
-    category = domain.find_category(record.category)
-    if category is None:
-        warnings.append(
-            RowProblem(
-                record.row,
-                "Product Category",
-                f"“{record.category}” is not in the ClipCart taxonomy; category left empty.",
-            )
-        )
-        return None
-    return category.id
-
-
-def _fields(record: ProductRecord, category_id: int | None) -> dict[str, Any]:
-    return {
-        "title": record.title,
-        "description_html": record.description_html,
-        "vendor": record.vendor,
-        "product_type": record.product_type,
-        "tags": record.tags,
-        "category_id": category_id,
-        "status": record.status,
-        "options": record.options,
-        "variants": _variants_in(record),
-    }
-
-
-def _new_product(shop: Shop, product_in: ProductIn) -> Product:
-    """A product row as catalogue.create_product makes it, from input the CSV reader and
-    ProductIn have already checked (handle, title, options, prices, SKUs unique in the file)."""
-    return Product(
-        shop_id=shop.id,
-        handle=(product_in.handle or "").strip().lower(),
-        title=product_in.title.strip(),
-        description_html=domain.sanitize_description(product_in.description_html),
-        vendor=product_in.vendor.strip(),
-        product_type=product_in.product_type.strip(),
-        tags=domain.normalize_tags(product_in.tags),
-        category_id=product_in.category_id,
-        status=product_in.status,
-        options=list(product_in.options),
-        currency=shop.currency,
-        variants=[
-            Variant(
-                shop_id=shop.id,
-                position=position,
-                sku=(variant.sku or "").strip() or None,
-                option_values=list(variant.option_values),
-                price=variant.price,
-                compare_at_price=variant.compare_at_price,
-                weight_grams=variant.weight_grams,
-                stock=variant.stock or 0,
-            )
-            for position, variant in enumerate(product_in.variants)
-        ],
-        images=[],
-    )
-
-
-def _unchanged(product: Product, record: ProductRecord, category_id: int | None) -> bool:
-    same_product = (
-        product.title == record.title
-        and product.description_html == domain.sanitize_description(record.description_html)
-        and product.vendor == record.vendor
-        and product.product_type == record.product_type
-        and product.tags == domain.normalize_tags(record.tags)
-        and product.category_id == category_id
-        and product.status == record.status
-        and product.options == record.options
-        and len(product.variants) == len(record.variants)
-    )
-    if not same_product:
-        return False
-    return all(
-        variant.sku == given.sku
-        and variant.option_values == given.option_values
-        and variant.price == given.price
-        and variant.compare_at_price == given.compare_at_price
-        and variant.weight_grams == given.weight_grams
-        and (given.stock is None or variant.stock == given.stock)
-        for variant, given in zip(product.variants, record.variants, strict=True)
-    )
-
-
-def _first_error(error: Exception) -> tuple[str, str]:
-    if isinstance(error, ValidationError):
-        detail = error.errors()[0]
-        return ".".join(str(part) for part in detail["loc"]), str(detail["msg"])
-    if isinstance(error, AppError):
-        items = error.data.get("errors") or []
-        if items:
-            return str(items[0].get("field", "")), str(items[0].get("message", error.message))
-        return "", error.message
-    return "", str(error)
-
-
-_FIELD_COLUMNS = {
-    "title": "Title",
-    "handle": "Handle",
-    "description_html": "Body (HTML)",
-    "category_id": "Product Category",
-    "options": "Option1 Name",
-    "price": "Variant Price",
-    "sku": "Variant SKU",
-    "stock": "Variant Inventory Qty",
-    "compare_at_price": "Variant Compare At Price",
-    "weight_grams": "Variant Grams",
-    "option_values": "Option1 Value",
-}
-
-
-def _problem_for(record: ProductRecord, error: Exception) -> RowProblem:
-    where, message = _first_error(error)
-    parts = where.split(".")
-    row, column = record.row, "Handle"
-    if len(parts) >= 2 and parts[0] == "variants" and parts[1].isdigit():
-        index = int(parts[1])
-        if index < len(record.variants):
-            row = record.variants[index].row
-    for part in reversed(parts):
-        if part in _FIELD_COLUMNS:
-            column = _FIELD_COLUMNS[part]
-            break
-    return RowProblem(row, column, message)
-
-
 class _Importer:
     def __init__(
         self,
@@ -326,9 +190,9 @@ class _Importer:
             if any(variant.sku in taken for variant in record.variants):
                 continue
             warnings: list[RowProblem] = []
-            category_id = _category_id(record, warnings)
-            product_in = ProductIn(handle=record.handle, **_fields(record, category_id))
-            products.append(_new_product(shop, product_in))
+            category_id = category_id_for(record, warnings)
+            product_in = ProductIn(handle=record.handle, **product_fields(record, category_id))
+            products.append(new_product(shop, product_in))
             self.report.warnings.extend(warnings)
         session.add_all(products)
         await session.flush()
@@ -360,8 +224,8 @@ class _Importer:
         session: AsyncSession,
     ) -> None:
         warnings: list[RowProblem] = []
-        category_id = _category_id(record, warnings)
-        fields = _fields(record, category_id)
+        category_id = category_id_for(record, warnings)
+        fields = product_fields(record, category_id)
         if product is None:
             product = await service.create_product(
                 shop,
@@ -371,7 +235,7 @@ class _Importer:
                 stock_reason="import",
             )
             self.report.created += 1
-        elif _unchanged(product, record, category_id):
+        elif is_unchanged(product, record, category_id):
             self.report.unchanged += 1
         else:
             await service.update_product(
@@ -484,7 +348,7 @@ async def _apply_alone(importer: _Importer, record: ProductRecord) -> None:
     except (AppError, ValidationError) as error:
         report.created, report.updated, report.unchanged = before[:3]
         del report.warnings[before[3] :]
-        report.rejected.append(_problem_for(record, error))
+        report.rejected.append(problem_for(record, error))
 
 
 async def import_file(

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import nh3
 
 from clipcart.catalog import domain
-from clipcart.catalog.csv_format import format_money
+from clipcart.catalog.csv_writing import format_money
 from clipcart.catalog.models import Product, Variant
 from clipcart.catalog.schemas import IMAGE_SIZES, image_url
 from clipcart.shops.models import Shop
