@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from clipcart.accounts.guard import CsrfCookieMiddleware, guard_request
 from clipcart.accounts.router import router as accounts_api
+from clipcart.affiliate.router import router as affiliate_api
 from clipcart.catalog.import_router import router as catalog_import_api
 from clipcart.catalog.router import router as catalog_api
 from clipcart.commerce.fulfilment_router import router as fulfilment_api
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(promotions_api)
     app.include_router(commerce_api)
     app.include_router(fulfilment_api)
+    app.include_router(affiliate_api)
     app.include_router(events_api)
     app.include_router(feed_api)
     if settings.payments_sandbox_enabled:

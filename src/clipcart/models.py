@@ -4,6 +4,7 @@
 def load_all_models() -> None:
     """Register every table on `Base.metadata`."""
     import clipcart.accounts.models
+    import clipcart.affiliate.models
     import clipcart.catalog.import_models
     import clipcart.catalog.models
     import clipcart.commerce.models

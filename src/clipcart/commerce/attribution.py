@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,8 +124,14 @@ async def attribute(
     *,
     session: AsyncSession,
 ) -> Attribution:
-    """The attribution of one order line."""
+    """The attribution of one order line, with its evidence: the event that shows the touch
+    (for a source the buyer came with, the matching chip tap or sheet open when there is one).
+    Who earns a commission on it is the affiliate program's rule (affiliate.credited_touch)."""
     explicit = await _explicit(source, session) if source else None
-    if explicit is not None:
-        return explicit
-    return choose(None, await _last_touch(buyer_id, product_id, session))
+    if explicit is None:
+        return choose(None, await _last_touch(buyer_id, product_id, session))
+    if explicit.video_id is not None:
+        touch = await _last_touch(buyer_id, product_id, session)
+        if touch is not None and touch.video_id == explicit.video_id:
+            return replace(explicit, event_id=touch.event_id, at=touch.at)
+    return explicit

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts import service as accounts
 from clipcart.accounts.models import User
+from clipcart.affiliate import service as affiliate
 from clipcart.commerce import domain, fulfilment, orders, payment, reservations
 from clipcart.commerce.models import Order
 from clipcart.core.db import unit_of_work
@@ -148,6 +149,9 @@ async def refund_cancelled_order(order_id: uuid.UUID) -> int:
         for line in await orders.list_order_lines(order.id, session=session):
             line.refunded = line.total
         await fulfilment.notify_refund(order, left, session=session)
+        await affiliate.sync_clawbacks(
+            order.id, order_ref=domain.order_ref(order.id), session=session
+        )
     return left
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
+from clipcart.affiliate import service as affiliate
 from clipcart.commerce import (
     attribution,
     buyables,
@@ -157,12 +158,13 @@ async def place_checkout(user: User, data: CheckoutIn, *, session: AsyncSession)
     placed: list[tuple[Order, ShopPlan, list[OrderLine]]] = []
     for shop_plan in plan.shops:
         order = _new_order(plan, shop_plan, buyer_id=user.id, checkout_id=checkout_id)
-        if order.total > 0:
-            order.payment_intent_id = await _new_payment(order, token, user, session)
         lines = [
             await _new_line(order, line, priced, session)
             for line, priced in zip(shop_plan.lines, shop_plan.quote.lines, strict=True)
         ]
+        commission = await _record_commissions(order, lines, session)
+        if order.total > 0:
+            order.payment_intent_id = await _new_payment(order, token, user, commission, session)
         session.add(order)
         placed.append((order, shop_plan, lines))
     await session.flush()
@@ -223,8 +225,38 @@ async def place_checkout(user: User, data: CheckoutIn, *, session: AsyncSession)
     )
 
 
+async def _record_commissions(order: Order, lines: list[OrderLine], session: AsyncSession) -> int:
+    """The creators' commissions on the order's lines (affiliate program); their total."""
+    if order.total <= 0 or not any(line.source_creator_id for line in lines):
+        return 0  # nothing charged, nothing to share
+    sale = affiliate.Sale(
+        order_id=order.id,
+        order_ref=domain.order_ref(order.id),
+        order_number=order.number,
+        shop_id=order.shop_id,
+        buyer_id=order.buyer_id,
+        currency=order.currency,
+    )
+    sale_lines = [
+        affiliate.SaleLine(
+            order_line_id=line.id,
+            product_id=line.product_id,
+            title=line.title,
+            total=line.total,
+            tax=line.tax,
+            source_kind=line.source_kind,
+            creator_id=line.source_creator_id,
+            video_id=line.source_video_id,
+            event_id=line.source_event_id,
+            source_at=line.source_at,
+        )
+        for line in lines
+    ]
+    return await affiliate.record_commissions(sale, sale_lines, session=session)
+
+
 async def _new_payment(
-    order: Order, token: str | None, user: User, session: AsyncSession
+    order: Order, token: str | None, user: User, commission: int, session: AsyncSession
 ) -> uuid.UUID:
     intent = await payments.create_payment_intent(
         domain.order_ref(order.id),
@@ -233,6 +265,8 @@ async def _new_payment(
         idempotency_key=domain.order_ref(order.id),
         user_id=user.id,
         shop_id=order.shop_id,
+        # Several creators may share it: the ledger splits it by the shares planned per line.
+        commission=Money(commission, order.currency) if commission else None,
         fresh=True,  # a new order's key; the method is the plan's, read from the user's cards
         session=session,
     )

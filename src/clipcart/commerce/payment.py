@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts import service as accounts
 from clipcart.accounts.models import User
+from clipcart.affiliate import service as affiliate
 from clipcart.commerce import domain, orders, reservations
 from clipcart.commerce.models import Order
 from clipcart.commerce.schemas import NextActionOut, PayOrderOut, PayOut
@@ -125,6 +126,9 @@ async def on_order_transition(
 
 
 orders.on_transition(on_order_transition)
+# Commissions follow their order (paid, completed, cancelled) in the same transaction; here,
+# because every process that moves orders (web, jobs) loads this module.
+orders.on_transition(affiliate.on_order_transition)
 
 
 async def _schedule_capture(order_id: uuid.UUID) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
+from clipcart.affiliate import service as affiliate
 from clipcart.commerce import domain, fulfilment, orders, payment, reservations, return_photos
 from clipcart.commerce.config import get_commerce_settings
 from clipcart.commerce.models import Order, OrderLine, ReturnLine, ReturnRequest
@@ -344,6 +345,7 @@ async def refund_return(return_id: uuid.UUID) -> int:
             return 0
         order = await orders.get_order(request.order_id, session=session)
         amounts = await _refund_amounts(request, order, session)
+        await _claim_for_lines(order, amounts, session)
     total = sum(amounts.values())
     if total > 0:
         await payment.refund_order_amount(
@@ -372,7 +374,27 @@ async def refund_return(return_id: uuid.UUID) -> int:
                 )
         if total > 0:
             await fulfilment.notify_refund(order, total, session=session)
+        await affiliate.sync_clawbacks(
+            order.id, order_ref=domain.order_ref(order.id), session=session
+        )
     return total
+
+
+async def _claim_for_lines(
+    order: Order, amounts: dict[uuid.UUID, int], session: AsyncSession
+) -> None:
+    """Tell the ledger which lines the coming refund is for, before it is asked for, so it
+    claws back exactly those lines' commissions (committed with the refund's plan)."""
+    if order.payment_intent_id is None or not any(amounts.values()):
+        return
+    lines = {line.id: line for line in await orders.list_order_lines(order.id, session=session)}
+    await ledger.claim_line_refunds(
+        order_ref=domain.order_ref(order.id),
+        claims={
+            str(line_id): lines[line_id].refunded + amount for line_id, amount in amounts.items()
+        },
+        session=session,
+    )
 
 
 async def _refund_amounts(

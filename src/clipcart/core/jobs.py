@@ -47,6 +47,7 @@ def run_async(coroutine_function: Callable[..., Coroutine[Any, Any, Any]]) -> Ca
 def load_task_modules() -> None:
     """Import every domain's tasks so the consumer knows them."""
     import clipcart.accounts.tasks
+    import clipcart.affiliate.tasks
     import clipcart.catalog.import_tasks
     import clipcart.commerce.payment_tasks
     import clipcart.commerce.tasks

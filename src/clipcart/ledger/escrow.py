@@ -50,14 +50,13 @@ from clipcart.ledger.domain import (
     Phase,
     Side,
     TransferKind,
-    refund_deltas,
-    remaining_split,
     signed_transfer,
     simple_transfer,
     split_order,
     split_transfer,
 )
 from clipcart.ledger.errors import IdempotencyConflict, InvalidTransfer, WrongState
+from clipcart.ledger.escrow_shares import creator_shares, keep_assignment, share_rows
 from clipcart.ledger.models import LedgerEntry, LedgerEscrow, LedgerTransfer
 from clipcart.ledger.posting import (
     find_transfer_by_key,
@@ -67,6 +66,16 @@ from clipcart.ledger.posting import (
     void_pending,
 )
 from clipcart.ledger.schemas import EscrowOut, TransferOut
+from clipcart.ledger.shares import (
+    CreatorShare,
+    Parties,
+    Portion,
+    assign_refund,
+    assigned_so_far,
+    order_portions,
+    party_totals,
+    refunded_parts,
+)
 
 
 def _platform(kind: AccountKind, currency: str) -> AccountKey:
@@ -83,27 +92,44 @@ def _seller_key(escrow: LedgerEscrow) -> AccountKey:
     return AccountKey(AccountKind.SELLER_BALANCE, Owner.shop(escrow.shop_id), escrow.currency)
 
 
-def _creator_key(escrow: LedgerEscrow) -> AccountKey | None:
-    if escrow.creator_id is None:
-        return None
-    return AccountKey(
-        AccountKind.CREATOR_BALANCE, Owner.creator(escrow.creator_id), escrow.currency
+def _creator_key(creator_id: uuid.UUID, currency: str) -> AccountKey:
+    return AccountKey(AccountKind.CREATOR_BALANCE, Owner.creator(creator_id), currency)
+
+
+def _single_portion(escrow: LedgerEscrow) -> Portion:
+    """An escrow with at most one creator, split over the whole order."""
+    return Portion(
+        None,
+        escrow.creator_id,
+        OrderSplit(
+            Money(escrow.seller_amount, escrow.currency),
+            Money(escrow.creator_amount, escrow.currency),
+            Money(escrow.platform_amount, escrow.currency),
+        ),
     )
 
 
-def _terms(escrow: LedgerEscrow) -> OrderSplit:
-    return OrderSplit(
-        Money(escrow.seller_amount, escrow.currency),
-        Money(escrow.creator_amount, escrow.currency),
-        Money(escrow.platform_amount, escrow.currency),
-    )
+async def _portions(escrow: LedgerEscrow, session: AsyncSession) -> list[Portion]:
+    """The escrow's portions: per credited line when creator shares were planned."""
+    if escrow.creator_amount:
+        shares = creator_shares(await share_rows(escrow.order_ref, session))
+        if shares:
+            amount = Money(escrow.amount, escrow.currency)
+            return order_portions(amount, fee_rate=Decimal(escrow.fee_rate), shares=shares)
+    return [_single_portion(escrow)]
+
+
+def _creator_ids(portions: list[Portion]) -> list[uuid.UUID]:
+    return sorted({portion.creator_id for portion in portions if portion.creator_id is not None})
 
 
 def _key(order_ref: str, step: str) -> str:
     return f"order:{order_ref}:{step}"
 
 
-async def _party_accounts(escrow: LedgerEscrow, session: AsyncSession) -> dict[str, uuid.UUID]:
+async def _party_accounts(
+    escrow: LedgerEscrow, creators: list[uuid.UUID], session: AsyncSession
+) -> dict[str, uuid.UUID]:
     keys = {
         "held": _held_key(escrow),
         "seller": _seller_key(escrow),
@@ -111,19 +137,18 @@ async def _party_accounts(escrow: LedgerEscrow, session: AsyncSession) -> dict[s
         "refunds": _platform(AccountKind.REFUNDS, escrow.currency),
         "clearing": _platform(AccountKind.PROVIDER_CLEARING, escrow.currency),
     }
-    creator = _creator_key(escrow)
-    if creator is not None:
-        keys["creator"] = creator
+    for creator_id in creators:
+        keys[f"creator:{creator_id}"] = _creator_key(creator_id, escrow.currency)
     accounts = await get_or_create_accounts(list(keys.values()), session=session)
     return {name: accounts[key].id for name, key in keys.items()}
 
 
 def _split_credits(
-    accounts: dict[str, uuid.UUID], split: OrderSplit
+    accounts: dict[str, uuid.UUID], parties: Parties
 ) -> list[tuple[uuid.UUID, Money]]:
-    credits = [(accounts["seller"], split.seller), (accounts["platform"], split.platform)]
-    if "creator" in accounts:
-        credits.append((accounts["creator"], split.creator))
+    credits = [(accounts["seller"], parties.seller), (accounts["platform"], parties.platform)]
+    for creator_id, money in sorted(parties.creators.items()):
+        credits.append((accounts[f"creator:{creator_id}"], money))
     return credits
 
 
@@ -154,16 +179,25 @@ async def hold_payment(
 ) -> EscrowOut:
     """A captured payment: clearing -> held, with the split to seller/creator/fee reserved."""
     rate = get_ledger_settings().platform_fee_rate if fee_rate is None else fee_rate
-    terms = split_order(amount, fee_rate=rate, commission=commission)
-    if terms.creator.amount and creator_id is None:
-        raise InvalidTransfer("A commission needs the creator who earns it.")
+    shares: list[CreatorShare] = []
+    if commission is not None and commission.amount and creator_id is None:
+        # A commission without one creator: the shares planned per line at checkout.
+        shares = creator_shares(await share_rows(order_ref, session))
+        if not shares:
+            raise InvalidTransfer("A commission needs the creator who earns it.")
+        terms = party_totals(order_portions(amount, fee_rate=rate, shares=shares), amount.currency)
+        creator_id = shares[0].creator_id  # the escrow row names one; the shares name all
+    else:
+        split = split_order(amount, fee_rate=rate, commission=commission)
+        creators = {creator_id: split.creator} if creator_id is not None else {}
+        terms = Parties(split.seller, split.platform, creators)
     values = {
         "currency": amount.currency,
         "amount": amount.amount,
         "shop_id": shop_id,
-        "creator_id": creator_id,
+        "creator_id": creator_id if terms.creator_total.amount else None,
         "seller_amount": terms.seller.amount,
-        "creator_amount": terms.creator.amount,
+        "creator_amount": terms.creator_total.amount,
         "platform_amount": terms.platform.amount,
     }
     inserted = await session.execute(
@@ -178,7 +212,7 @@ async def hold_payment(
     escrow = await _load_escrow(order_ref, session)
     if not fresh and any(getattr(escrow, name) != value for name, value in values.items()):
         raise IdempotencyConflict("That order's payment was already held with other terms.")
-    accounts = await _party_accounts(escrow, session)
+    accounts = await _party_accounts(escrow, sorted(terms.creators), session)
     hold = await post_transfer(
         simple_transfer(
             _key(order_ref, "hold"),
@@ -225,12 +259,16 @@ async def get_escrow(order_ref: str, *, session: AsyncSession) -> EscrowOut:
 
 async def _locked_escrow(
     order_ref: str, session: AsyncSession
-) -> tuple[LedgerEscrow, dict[str, uuid.UUID], Money]:
-    """The order's terms, accounts and held amount, with the held account locked."""
+) -> tuple[LedgerEscrow, dict[str, uuid.UUID], Money, list[Portion]]:
+    """The order's terms, accounts, held amount and portions, with the held account locked."""
     escrow = await _load_escrow(order_ref, session)
-    accounts = await _party_accounts(escrow, session)
-    held = await lock_account(accounts["held"], session=session)
-    return escrow, accounts, held.posted
+    held_id = (await get_or_create_accounts([_held_key(escrow)], session=session))[
+        _held_key(escrow)
+    ].id
+    held = await lock_account(held_id, session=session)
+    portions = await _portions(escrow, session)  # read under the lock: claims may have moved
+    accounts = await _party_accounts(escrow, _creator_ids(portions), session)
+    return escrow, accounts, held.posted, portions
 
 
 async def _unresolved_split(order_ref: str, session: AsyncSession) -> TransferOut | None:
@@ -261,9 +299,10 @@ def refunded_by(transfer: TransferOut, refunds_account: uuid.UUID) -> Money:
     return Money(owed, transfer.currency)
 
 
-async def _refunded(
+async def refunded_so_far(
     order_ref: str, refunds_account: uuid.UUID, currency: str, session: AsyncSession
 ) -> Money:
+    """What refunds of the order gave back to the buyer so far."""
     total = await session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))
         .join(LedgerTransfer, LedgerTransfer.id == LedgerEntry.transfer_id)
@@ -324,7 +363,7 @@ async def refund_before_release(
     *, order_ref: str, amount: Money, refund_ref: str, session: AsyncSession
 ) -> TransferOut:
     """Give held money back to the buyer (held -> refunds) and shrink the reserved split."""
-    escrow, accounts, held = await _locked_escrow(order_ref, session)
+    escrow, accounts, held, portions = await _locked_escrow(order_ref, session)
     key = _key(order_ref, f"refund:{refund_ref}")
     existing = await _existing_refund(key, amount, accounts["refunds"], session)
     if existing is not None:
@@ -332,7 +371,7 @@ async def refund_before_release(
     if await is_released(order_ref, session=session):
         raise WrongState("The order's funds were released; refund after release instead.")
     _check_refund(escrow, amount, held)
-    refunded = _terms(escrow).total - held + amount
+    previous = assigned_so_far(portions, (Money(escrow.amount, escrow.currency) - held).amount)
     split = await _unresolved_split(order_ref, session)
     if split is not None:
         await void_pending(
@@ -354,7 +393,11 @@ async def refund_before_release(
         ),
         session=session,
     )
-    remaining = remaining_split(_terms(escrow), refunded)
+    assigned = assign_refund(portions, previous, amount.amount)
+    await keep_assignment(order_ref, portions, assigned, session)
+    remaining = party_totals(portions, escrow.currency).minus(
+        refunded_parts(portions, assigned, escrow.currency)
+    )
     if remaining.total.amount:
         await post_transfer(
             split_transfer(
@@ -375,24 +418,30 @@ async def refund_after_release(
     *, order_ref: str, amount: Money, refund_ref: str, session: AsyncSession
 ) -> TransferOut:
     """Take a refund back from seller, creator (clawback) and fee in proportion to the split."""
-    escrow, accounts, _held = await _locked_escrow(order_ref, session)
+    escrow, accounts, _held, portions = await _locked_escrow(order_ref, session)
     key = _key(order_ref, f"refund:{refund_ref}")
     existing = await _existing_refund(key, amount, accounts["refunds"], session)
     if existing is not None:
         return existing
     if not await is_released(order_ref, session=session):
         raise WrongState("The order's funds are still held; refund before release instead.")
-    terms = _terms(escrow)
-    refunded = await _refunded(order_ref, accounts["refunds"], escrow.currency, session)
-    _check_refund(escrow, amount, terms.total - refunded)
-    shares = refund_deltas(terms, refunded, amount)
+    refunded = await refunded_so_far(order_ref, accounts["refunds"], escrow.currency, session)
+    _check_refund(escrow, amount, Money(escrow.amount, escrow.currency) - refunded)
+    # A part may be -1 cent (largest-remainder rounding is not monotonic), or give back to a
+    # creator what an earlier refund took before commerce said which line it was for.
+    previous = assigned_so_far(portions, refunded.amount)
+    assigned = assign_refund(portions, previous, amount.amount)
+    await keep_assignment(order_ref, portions, assigned, session)
+    shares = refunded_parts(portions, assigned, escrow.currency).minus(
+        refunded_parts(portions, previous, escrow.currency)
+    )
     deltas = [
         (accounts["seller"], shares.seller.amount),
         (accounts["platform"], shares.platform.amount),
         (accounts["refunds"], -amount.amount),
     ]
-    if "creator" in accounts:
-        deltas.append((accounts["creator"], shares.creator.amount))
+    for creator_id, money in sorted(shares.creators.items()):
+        deltas.append((accounts[f"creator:{creator_id}"], money.amount))
     return await post_transfer(
         signed_transfer(
             key,

@@ -149,6 +149,34 @@ class LedgerEscrow(IdMixin, TimestampMixin, Base):
     )
 
 
+class LedgerEscrowShare(IdMixin, Base):
+    """A creator's commission on one line of an order, planned when the order is placed and
+    split out of its escrow at capture (see ledger/shares.py); `claim` is what commerce says
+    the line will have had back in refunds, so a line's refund claws back that line's
+    commission; `refunded` is what the refunds so far were assigned to it."""
+
+    __tablename__ = "ledger_escrow_shares"
+
+    order_ref: Mapped[str] = mapped_column(String(200), index=True)
+    line_ref: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    creator_id: Mapped[uuid.UUID]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    commission: Mapped[int] = mapped_column(BigInteger)
+    claim: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What refunds were assigned to this line so far (kept with each refund transfer).
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("order_ref", "line_ref"),
+        CheckConstraint(
+            "amount >= 0 AND commission >= 0 AND commission <= amount AND claim >= 0"
+            " AND refunded >= 0 AND refunded <= amount",
+            name="amounts",
+        ),
+    )
+
+
 PAYOUT_STATUSES = ("requested", "in_transit", "paid", "failed")
 PAYOUT_FREQUENCIES = ("off", "daily", "weekly")
 

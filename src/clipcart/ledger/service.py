@@ -28,6 +28,12 @@ from clipcart.ledger.escrow import (
     release_order_funds,
     settle_refund,
 )
+from clipcart.ledger.escrow_shares import (
+    ShareIn,
+    claim_line_refunds,
+    line_clawbacks_of,
+    plan_creator_shares,
+)
 from clipcart.ledger.payouts import (
     advance_payout,
     complete_payout,
@@ -62,7 +68,9 @@ from clipcart.ledger.verification import CHECKS, verify_ledger
 __all__ = [
     "CHECKS",
     "InsufficientFunds",
+    "ShareIn",
     "advance_payout",
+    "claim_line_refunds",
     "complete_payout",
     "create_payout",
     "fail_payout",
@@ -82,10 +90,12 @@ __all__ = [
     "get_transfer",
     "hold_payment",
     "is_released",
+    "line_clawbacks_of",
     "list_payee_balances",
     "list_payouts",
     "minimum_payout_for",
     "payee_money",
+    "plan_creator_shares",
     "post_pending",
     "post_transfer",
     "refund_after_release",

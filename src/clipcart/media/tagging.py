@@ -1,4 +1,5 @@
-"""Product tags on videos: who may tag what (own shop now, affiliate collaborations later)."""
+"""Product tags on videos: who may tag what (their own shop's products, or another shop's
+under a live affiliate collaboration, which locks the commission rate on the tag)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
+from clipcart.affiliate import service as affiliate
 from clipcart.catalog import service as catalog
 from clipcart.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from clipcart.media import domain
@@ -17,8 +19,9 @@ from clipcart.shops import service as shops
 
 
 async def add_tag(user: User, video: Video, tag_in: TagIn, *, session: AsyncSession) -> VideoTag:
-    """Tag a product in the video. Staff may tag their own shop's products; other shops'
-    products need an affiliate collaboration, which does not exist yet."""
+    """Tag a product in the video. Staff may tag their own shop's products; another shop's
+    product needs a live collaboration open to the video's creator (403 otherwise), and the
+    commission rate is locked on the tag for 30 days."""
     problems = domain.tag_range_problems(
         tag_in.start_seconds, tag_in.end_seconds, video.duration_seconds
     )
@@ -32,17 +35,27 @@ async def add_tag(user: User, video: Video, tag_in: TagIn, *, session: AsyncSess
     if any(tag.product_id == tag_in.product_id for tag in video.tags):
         raise Conflict("That product is already tagged in this video.", code="already_tagged")
     product = await catalog.get_product(tag_in.product_id, session=session)
+    grounds = "own_shop"
     if not await shops.is_shop_staff(user.id, product.shop_id, session=session):
-        raise Forbidden(
-            "You can only tag your own shop's products. Tagging another shop's product needs "
-            "an affiliate collaboration with that shop, and the affiliate programme is not "
-            "available yet.",
-            code="affiliate_collaboration_required",
-            data={"product_id": str(product.id)},
-        )
+        if video.owner_id != user.id:
+            raise Forbidden(
+                "Only the video's creator can tag another shop's product in it.",
+                code="affiliate_collaboration_required",
+                data={"product_id": str(product.id)},
+            )
+        grounds = "affiliate_collaboration"
     if product.status != "active":
         raise ValidationFailed.field(
             "product_id", "Only active products can be tagged. Publish the product first."
+        )
+    collaboration_id: uuid.UUID | None = None
+    if grounds == "affiliate_collaboration":
+        lock = await affiliate.authorise_tag(
+            creator_id=user.id, video_id=video.id, product_id=product.id, session=session
+        )
+        collaboration_id = lock.collaboration_id
+        await affiliate.fulfil_samples(
+            creator_id=user.id, product_id=product.id, video_id=video.id, session=session
         )
     tag = VideoTag(
         video_id=video.id,
@@ -51,7 +64,8 @@ async def add_tag(user: User, video: Video, tag_in: TagIn, *, session: AsyncSess
         start_seconds=tag_in.start_seconds,
         end_seconds=tag_in.end_seconds,
         tagged_by_id=user.id,
-        grounds="own_shop",
+        grounds=grounds,
+        collaboration_id=collaboration_id,
     )
     video.tags.append(tag)
     await session.flush()
@@ -83,7 +97,7 @@ async def taggable_for_video(
     user: User, video: Video, *, session: AsyncSession
 ) -> list[tuple[uuid.UUID, str]]:
     """Products `user` may tag in `video`: the active products of the shops they work for
-    (the video's shop first)."""
+    (the video's shop first), then those open to the video's creator by collaboration."""
     handles = [handle for handle, _ in await shops_for_uploader(user, session=session)]
     own = await shop_handle_of(video, session=session)
     if own in handles:
@@ -96,5 +110,15 @@ async def taggable_for_video(
             (product_id, title)
             for product_id, title in await taggable_products(user, handle, session=session)
             if product_id not in tagged
+        ]
+    if video.owner_id == user.id:
+        # Other shops' products open to the creator through a collaboration.
+        offered = await affiliate.offers_for(user.id, session=session)
+        found = await catalog.products_by_ids(list(offered), session=session)
+        seen = {product_id for product_id, _ in products} | tagged
+        products += [
+            (product.id, f"{product.title} ({affiliate.rate_label(offered[product.id].rate_bp)})")
+            for product in found.values()
+            if product.id not in seen and product.status == "active"
         ]
     return products

@@ -349,3 +349,25 @@ async def last_product_touch(
     )
     row = (await session.execute(statement)).first()
     return _record(row) if row is not None else None
+
+
+async def video_event_times(
+    video_ids: Sequence[uuid.UUID], *, types: Sequence[str], since: datetime, session: AsyncSession
+) -> list[tuple[uuid.UUID, str, uuid.UUID | None, datetime]]:
+    """(video, type, product, when) of the events of these types on these videos since
+    `since`: what the creator center counts per day (views, product taps)."""
+    if not video_ids:
+        return []
+    codes = [domain.EVENT_TYPE_CODES[name] for name in types]
+    statement = select(
+        _TABLE.c.video_id, _TABLE.c.type, _TABLE.c.product_id, _TABLE.c.occurred_at
+    ).where(
+        _TABLE.c.video_id.in_(list(video_ids)),
+        _TABLE.c.type.in_(codes),
+        _TABLE.c.occurred_at >= since,
+    )
+    rows = await session.execute(statement)
+    return [
+        (video_id, domain.EVENT_TYPE_NAMES.get(code, "unknown"), product_id, occurred_at)
+        for video_id, code, product_id, occurred_at in rows.all()
+    ]

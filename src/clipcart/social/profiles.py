@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
+from clipcart.affiliate import service as affiliate
 from clipcart.catalog import service as catalog
 from clipcart.core.errors import NotFound
 from clipcart.core.money import Money
@@ -61,7 +62,9 @@ async def liked_public_videos(
 async def showcase(
     user: User, viewer: User | None, *, limit: int, session: AsyncSession
 ) -> list[ShowcaseItem]:
-    """Products tagged in the person's public videos, most recently tagged first."""
+    """Products the person added to their showcase by hand (affiliate program), then those
+    tagged in their public videos, most recently tagged first."""
+    chosen = await affiliate.showcase_product_ids(user.id, session=session)
     statement = (
         select(VideoTag.product_id, func.max(VideoTag.created_at).label("latest"))
         .join(Video, Video.id == VideoTag.video_id)
@@ -71,7 +74,9 @@ async def showcase(
         .limit(limit)
     )
     items: list[ShowcaseItem] = []
-    for product_id, _latest in await session.execute(statement):
+    tagged = [product_id for product_id, _latest in await session.execute(statement)]
+    ordered = list(dict.fromkeys([*chosen, *tagged]))[:limit]
+    for product_id in ordered:
         try:
             product = await catalog.get_product_for_viewer(viewer, product_id, session=session)
         except NotFound:

@@ -27,6 +27,7 @@ from clipcart.ledger.domain import Owner
 from clipcart.ledger.schemas import PayoutScheduleIn
 from clipcart.shops import service as shops
 from clipcart.shops.models import Shop
+from clipcart.web import charts
 from clipcart.web.flash import flash
 from clipcart.web.forms import (
     FORM_ERROR,
@@ -41,7 +42,7 @@ router = make_router(include_in_schema=False)
 
 MONEY_ROLES = frozenset({"owner", "manager"})
 DEFAULT_CURRENCY = "USD"
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 320, 120, 8
+CHART_WIDTH, CHART_HEIGHT = 320, 120
 PAYOUT_FIELDS = {"amount", "destination"}
 SCHEDULE_FIELDS = {"frequency", "minimum", "destination"}
 
@@ -75,34 +76,12 @@ def parse_major(text: str, currency: str, field: str) -> Money:
 
 def balance_chart(history: list[tuple[date, int]], currency: str) -> dict[str, Any]:
     """An SVG line of the balance per day, scaled to the chart box (pure, for the template)."""
-    values = [value for _, value in history] or [0]
-    low, high = min(*values, 0), max(*values, 0)
-    span = (high - low) or 1
-    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
-    step = inner_w / max(len(values) - 1, 1)
-
-    def y_of(value: int) -> float:
-        return round(CHART_PAD + inner_h - (value - low) / span * inner_h, 1)
-
-    points = [
-        (round(CHART_PAD + index * step, 1), y_of(value)) for index, value in enumerate(values)
-    ]
-    line = " ".join(f"{x},{y}" for x, y in points)
-    zero = y_of(0)
-    area = f"M{points[0][0]},{zero} " + " ".join(f"L{x},{y}" for x, y in points)
-    area += f" L{points[-1][0]},{zero} Z"
-    return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "line": line,
-        "area": area,
-        "zero": zero,
-        "high": Money(high, currency).format(),
-        "low": Money(low, currency).format(),
-        "first": history[0][0] if history else None,
-        "last": history[-1][0] if history else None,
-        "latest": Money(values[-1], currency).format(),
-    }
+    return charts.line_chart(
+        history,
+        formatter=lambda amount: Money(amount, currency).format(),
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+    )
 
 
 async def _creator_place(viewer: User) -> MoneyPlace:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from clipcart.web import (
     account_pages,
+    affiliate_pages,
     cart_pages,
     checkout_pages,
     feed_pages,
@@ -33,6 +34,7 @@ router.include_router(import_pages.router)
 router.include_router(video_pages.router)
 router.include_router(feed_pages.router)
 router.include_router(money_pages.router)
+router.include_router(affiliate_pages.router)
 router.include_router(social_pages.router)
 router.include_router(cart_pages.router)
 router.include_router(checkout_pages.router)

@@ -1,0 +1,1 @@
+"""The creator affiliate program: collaborations, attribution, commissions, samples."""
