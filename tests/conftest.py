@@ -80,7 +80,10 @@ def database() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 async def clean_tables(database: str) -> AsyncIterator[None]:
-    """Every test starts with empty tables."""
+    """Every test starts with empty tables (and nothing the feed remembers of earlier ones)."""
+    from clipcart.feed import memory
+
+    memory.clear()
     yield
     async with get_sessionmaker()() as session:
         for table in reversed(Base.metadata.sorted_tables):

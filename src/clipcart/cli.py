@@ -255,6 +255,33 @@ def ledger_check() -> None:
     raise typer.Exit(1)
 
 
+@cli.command()
+def train() -> None:
+    """Train the For You model from the event log and publish it (serving processes pick it
+    up within seconds; the worker also retrains every half hour)."""
+    from clipcart.core.db import dispose_engine, unit_of_work
+    from clipcart.recs.training import TrainingReport
+    from clipcart.recs.training import train as train_model
+
+    async def run() -> TrainingReport | None:
+        try:
+            async with unit_of_work() as session:
+                return await train_model(session=session, progress=status.update)
+        finally:
+            await dispose_engine()
+
+    with console.status("Training the recommender...") as status:
+        report = asyncio.run(run())
+    if report is None:
+        console.print("[yellow]Nothing to learn from yet: the event log has no interactions.[/]")
+        return
+    console.print(
+        f"[green]Trained on {report.interactions:,} interactions of {report.users:,} people "
+        f"with {report.videos:,} videos ({report.modelled_videos:,} modelled) "
+        f"in {report.seconds:.1f} s.[/green]\n{report.model_file}"
+    )
+
+
 def _safe_url(url: str) -> str:
     """The database URL without a password, for printing."""
     from sqlalchemy.engine import make_url

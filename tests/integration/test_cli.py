@@ -75,3 +75,11 @@ def test_help_lists_the_commands(data_dir: Path) -> None:
     assert result.returncode == 0
     for command in ("demo", "serve", "worker", "migrate", "createuser"):
         assert command in result.stdout
+
+
+def test_train_says_when_there_is_nothing_to_learn_from(data_dir: Path) -> None:
+    assert _run(["migrate"], data_dir).returncode == 0
+    result = _run(["train"], data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to learn from yet" in result.stdout
+    assert not (data_dir / "models" / "recs" / "current.json").exists()

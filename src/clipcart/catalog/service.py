@@ -14,6 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from clipcart.accounts.models import User
 from clipcart.catalog import domain
+from clipcart.catalog.chips import ChipFacts as ChipFacts
+from clipcart.catalog.chips import chip_facts as chip_facts
 from clipcart.catalog.images import add_product_image as add_product_image
 from clipcart.catalog.images import remove_product_image as remove_product_image
 from clipcart.catalog.listing import ProductFilters as ProductFilters

@@ -54,7 +54,8 @@ def load_task_modules() -> None:
     import clipcart.ledger.tasks
     import clipcart.media.tasks
     import clipcart.notifications.tasks
-    import clipcart.payments.tasks  # noqa: F401
+    import clipcart.payments.tasks
+    import clipcart.recs.tasks  # noqa: F401
 
 
 class EmbeddedConsumer(Consumer):

@@ -72,9 +72,10 @@ async def creators(
     return [_creator(users[user_id], following) for user_id in user_ids if user_id in users]
 
 
-def _chip(product: Product) -> FeedProductOut | None:
-    """A product's chip, or None when it must not be shown (not active, or sold out)."""
-    if product.status != "active":
+def _chip(product: Product, *, shop_active: bool) -> FeedProductOut | None:
+    """A product's chip, or None when it must not be shown (not active, sold out, or its shop
+    is suspended)."""
+    if product.status != "active" or not shop_active:
         return None
     in_stock = any(variant.stock > 0 for variant in product.variants)
     if not in_stock:
@@ -120,19 +121,23 @@ async def items(
     viewer_id: uuid.UUID | None,
     engagement: dict[uuid.UUID, Engagement],
     *,
+    following: social.Following | None = None,
     session: AsyncSession,
 ) -> list[FeedItemOut]:
-    """Hydrated feed items for `videos`, in their order."""
+    """Hydrated feed items for `videos`, in their order (`following`: the viewer's follows,
+    when the caller has them already)."""
     if not videos:
         return []
     ids = [video.id for video in videos]
     users = await accounts.users_by_ids([video.owner_id for video in videos], session=session)
-    shop_ids = {video.shop_id for video in videos if video.shop_id is not None}
-    shops = await shops_service.shops_by_ids(shop_ids, session=session)
     product_ids = {tag.product_id for video in videos for tag in video.tags}
     products = await catalog.products_by_ids(product_ids, session=session)
+    shop_ids = {video.shop_id for video in videos if video.shop_id is not None}
+    shop_ids |= {product.shop_id for product in products.values()}
+    shops = await shops_service.shops_by_ids(shop_ids, session=session)
     states = await social.viewer_video_state(viewer_id, ids, session=session)
-    following = await social.following_ids(viewer_id, session=session)
+    if following is None:
+        following = await social.following_ids(viewer_id, session=session)
 
     result = []
     for video in videos:
@@ -143,7 +148,10 @@ async def items(
         chips = []
         for tag in video.tags:
             product = products.get(tag.product_id)
-            chip = _chip(product) if product is not None else None
+            chip = None
+            if product is not None:
+                seller = shops.get(product.shop_id)
+                chip = _chip(product, shop_active=seller is not None and seller.status == "active")
             if chip is not None:
                 chip.start_seconds, chip.end_seconds = tag.start_seconds, tag.end_seconds
                 chips.append(chip)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from clipcart.media.schemas import CaptionPartOut, PriceOut
 
@@ -79,6 +80,24 @@ class FeedProductOut(BaseModel):
     end_seconds: float | None
 
 
+class FeedScoreTermOut(BaseModel):
+    """One part of an item's score: what it added, in plain words."""
+
+    name: str
+    value: float
+    text: str
+
+
+class FeedWhyOut(BaseModel):
+    """Why an item is in the feed, taken from the computation that put it there."""
+
+    summary: str
+    sources: list[str]
+    reasons: list[str]
+    terms: list[FeedScoreTermOut]
+    score: float
+
+
 class FeedItemOut(BaseModel):
     """One screen of the feed."""
 
@@ -88,6 +107,7 @@ class FeedItemOut(BaseModel):
     counts: FeedCountsOut
     viewer: FeedViewerStateOut
     products: list[FeedProductOut]
+    why: FeedWhyOut | None = None
 
 
 class FeedPageOut(BaseModel):
@@ -97,3 +117,25 @@ class FeedPageOut(BaseModel):
     items: list[FeedItemOut]
     next_cursor: str | None = None
     suggestions: list[FeedCreatorOut] = []
+
+
+ShoppingMix = Literal["more_entertainment", "balanced", "more_shopping"]
+
+
+class FeedPreferencesIn(BaseModel):
+    """Change your feed settings; leave a field out to keep it."""
+
+    shopping_mix: ShoppingMix | None = None
+    interests: list[Annotated[str, Field(max_length=60)]] | None = Field(
+        default=None, max_length=20
+    )
+
+
+class FeedPreferencesOut(BaseModel):
+    """Your feed settings: how much shopping you want, and the topics you chose."""
+
+    shopping_mix: ShoppingMix
+    interests: list[str]
+    shoppable_every: int = Field(
+        description="At most one shoppable video in this many consecutive videos."
+    )

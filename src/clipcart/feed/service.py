@@ -1,23 +1,28 @@
-"""Feed use cases: candidates from a FeedSource, a rank step, then hydration for the screen.
-
-The recommender will plug in its own FeedSource and rank; until then For You is recent public
-videos ordered by recency and popularity, and Following is recent videos of who you follow."""
+"""Feed use cases: For You from the recommendation engine (`feed.engine`), Following from the
+accounts you follow (newest first), each hydrated for the screen with why it is there."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
 from clipcart.core.errors import Unauthorized
-from clipcart.feed import domain, hydration, social
-from clipcart.feed.schemas import FeedCreatorOut, FeedPageOut
+from clipcart.feed import domain, engine, hydration, social
+from clipcart.feed.ranking import Explanation
+from clipcart.feed.schemas import (
+    FeedCreatorOut,
+    FeedPageOut,
+    FeedPreferencesIn,
+    FeedPreferencesOut,
+    FeedScoreTermOut,
+    FeedWhyOut,
+)
 from clipcart.media import service as media
+from clipcart.recs import service as recs
 
 if TYPE_CHECKING:  # types only: videos are read through the media service
     from clipcart.accounts.models import User
@@ -44,20 +49,6 @@ class FeedSource(Protocol):
         ...
 
 
-class RecentPublicSource:
-    """For You for now: every public, ready video, newest first, minus blocked accounts."""
-
-    async def candidates(
-        self, viewer: User | None, *, cursor: str | None, limit: int, session: AsyncSession
-    ) -> Candidates:
-        """Recent public videos after `cursor`."""
-        hidden = await social.hidden_user_ids(viewer.id if viewer else None, session=session)
-        videos, next_cursor = await media.list_public_videos(
-            cursor=cursor, limit=limit, exclude_owner_ids=hidden, session=session
-        )
-        return Candidates(videos=videos, next_cursor=next_cursor)
-
-
 class FollowingSource:
     """Following: recent public videos of the accounts and shops the viewer follows."""
 
@@ -80,24 +71,6 @@ class FollowingSource:
             session=session,
         )
         return Candidates(videos=videos, next_cursor=next_cursor)
-
-
-SOURCES: dict[str, FeedSource] = {"for_you": RecentPublicSource(), "following": FollowingSource()}
-
-
-def rank(
-    videos: Sequence[Video], engagement: dict[uuid.UUID, domain.Engagement], *, now: datetime
-) -> list[Video]:
-    """Order a window of candidates by score (recency + popularity), newest first on ties."""
-    empty = domain.Engagement()
-    return sorted(
-        videos,
-        key=lambda video: (
-            domain.score(engagement.get(video.id, empty), video.created_at, now),
-            video.created_at,
-        ),
-        reverse=True,
-    )
 
 
 async def suggest_creators(viewer: User | None, *, session: AsyncSession) -> list[FeedCreatorOut]:
@@ -125,22 +98,83 @@ async def load_feed(
     limit: int | None,
     session: AsyncSession,
     require_login: bool = True,
+    region: str | None = None,
 ) -> FeedPageOut:
     """A page of a tab, ranked and hydrated in a fixed number of queries."""
     if tab == "following" and viewer is None and require_login:
         raise Unauthorized("Log in to see the accounts you follow.", code="login_required")
     size = domain.clamp_page_size(limit)
-    window = await SOURCES[tab].candidates(viewer, cursor=cursor, limit=size, session=session)
     viewer_id = viewer.id if viewer else None
-    ids = [video.id for video in window.videos]
-    engagement = await social.video_counts(ids, session=session)
-    videos = window.videos
     if tab == "for_you":
-        videos = rank(videos, engagement, now=clock.now())
-    items = await hydration.items(videos, viewer_id, engagement, session=session)
+        page = await engine.for_you(
+            viewer_id, cursor=cursor, size=size, now=clock.now(), region=region, session=session
+        )
+        videos, engagement, next_cursor = page.videos, page.engagement, page.next_cursor
+        following: social.Following | None = page.following
+        why = {video_id: _why(explanation) for video_id, explanation in page.why.items()}
+    else:
+        window = await FollowingSource().candidates(
+            viewer, cursor=cursor, limit=size, session=session
+        )
+        videos, next_cursor = window.videos, window.next_cursor
+        engagement = await social.video_counts([video.id for video in videos], session=session)
+        why = {video.id: FOLLOWING_WHY for video in videos}
+        following = None
+    items = await hydration.items(
+        videos, viewer_id, engagement, following=following, session=session
+    )
+    for item in items:
+        item.why = why.get(item.video.id)
     suggestions: list[FeedCreatorOut] = []
     if not items and cursor is None:
         suggestions = await suggest_creators(viewer, session=session)
-    return FeedPageOut(
-        tab=tab, items=items, next_cursor=window.next_cursor, suggestions=suggestions
+    return FeedPageOut(tab=tab, items=items, next_cursor=next_cursor, suggestions=suggestions)
+
+
+FOLLOWING_WHY = FeedWhyOut(
+    summary="You are seeing this because you follow this account; Following shows the newest "
+    "videos of the accounts you follow.",
+    sources=["following"],
+    reasons=[],
+    terms=[],
+    score=0.0,
+)
+
+
+def _why(explanation: Explanation) -> FeedWhyOut:
+    return FeedWhyOut(
+        summary=explanation.summary,
+        sources=list(explanation.sources),
+        reasons=list(explanation.reasons),
+        terms=[
+            FeedScoreTermOut(name=term.name, value=round(term.value, 4), text=term.text)
+            for term in explanation.terms
+        ],
+        score=round(explanation.score, 4),
     )
+
+
+def _preferences_out(preferences: recs.Preferences) -> FeedPreferencesOut:
+    return FeedPreferencesOut(
+        shopping_mix=preferences.shopping_mix,
+        interests=list(preferences.interests),
+        shoppable_every=preferences.shoppable_every,
+    )
+
+
+async def get_feed_preferences(user: User, *, session: AsyncSession) -> FeedPreferencesOut:
+    """The person's feed settings."""
+    return _preferences_out(await recs.get_preferences(user.id, session=session))
+
+
+async def set_feed_preferences(
+    user: User, preferences_in: FeedPreferencesIn, *, session: AsyncSession
+) -> FeedPreferencesOut:
+    """Change the person's feed settings (the next page of For You follows them)."""
+    preferences = await recs.set_preferences(
+        user.id,
+        shopping_mix=preferences_in.shopping_mix,
+        interests=preferences_in.interests,
+        session=session,
+    )
+    return _preferences_out(preferences)

@@ -26,6 +26,14 @@ from clipcart.core.money import Money
 from clipcart.core.pagination import paginate
 from clipcart.media import domain
 from clipcart.media.config import get_media_settings
+from clipcart.media.discovery import (  # noqa: F401  (the feed's reads, re-exported)
+    VideoFacts,
+    public_video_facts,
+    public_videos_by_ids,
+    recent_public_video_ids,
+    video_ids_tagging,
+    video_ids_with_hashtags,
+)
 from clipcart.media.models import Video, VideoHashtag, VideoTag
 from clipcart.media.probing import InvalidVideo, Probe, probe_video
 from clipcart.media.schemas import (

@@ -1,11 +1,11 @@
-"""The append-only event log."""
+"""The append-only event log, the trend counters it feeds, and each person's feed settings."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, SmallInteger, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clipcart.core.db import Base
@@ -46,3 +46,32 @@ class RecsEvent(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     share_code: Mapped[str | None] = mapped_column(String(64))
     sharer_id: Mapped[uuid.UUID | None]
+
+
+class VideoTrend(Base):
+    """A video's time-decayed engagement, kept as it arrives (see `recs.domain.trend_units`).
+
+    `score` is in units that grow by half every TREND_HALF_LIFE after TREND_EPOCH, so adding an
+    event never needs the old value decayed first: an upsert adds, and dividing by the unit of
+    now gives today's decayed score. Ordering by `score` is ordering by the decayed score.
+    """
+
+    __tablename__ = "recs_video_trends"
+    __table_args__ = (Index("ix_recs_video_trends_score", "score"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class FeedPreferences(Base):
+    """What a person told the feed: how much shopping they want, and what they are into."""
+
+    __tablename__ = "recs_feed_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # -1 more entertainment, 0 balanced, +1 more shopping (recs.domain.SHOPPING_MIXES)
+    shopping_mix: Mapped[int] = mapped_column(SmallInteger, default=0)
+    interests: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]

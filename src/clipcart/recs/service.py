@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
 from clipcart.core.errors import PayloadTooLarge, ValidationFailed
-from clipcart.recs import domain
+from clipcart.recs import domain, trending
+from clipcart.recs.online import UserSignals as UserSignals
+from clipcart.recs.online import load_signals as load_signals
+from clipcart.recs.preferences import Preferences as Preferences
+from clipcart.recs.preferences import get_preferences as get_preferences
+from clipcart.recs.preferences import set_preferences as set_preferences
+from clipcart.recs.serving import ServedModel as ServedModel
+from clipcart.recs.serving import holder as model_holder
+from clipcart.recs.trending import top_videos as trending_videos
+from clipcart.recs.trending import trend_of as trend_of
 from clipcart.recs.models import RecsEvent
 from clipcart.recs.schemas import (
     MAX_BATCH,
@@ -155,6 +164,15 @@ async def record_events(
     if views:
         # Views of videos that do not exist (deleted, mistyped, made up) are dropped there.
         await social_service.record_views(views, session=session)
+    trend = domain.trend_increments(
+        (code, video_id, completed, occurred_at)
+        for event_id, code, video_id, completed, occurred_at in zip(
+            ids, types, videos, columns["completed"], columns["occurred_at"], strict=True
+        )
+        if event_id in inserted
+    )
+    if trend:
+        await trending.add_engagement(trend, session=session)
     return len(inserted), duplicates + len(kept) - len(inserted), rejected
 
 

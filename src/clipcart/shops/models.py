@@ -30,6 +30,8 @@ class Shop(IdMixin, TimestampMixin, Base):
     shipping_flat_rate: Mapped[int] = mapped_column(BigInteger, default=0)
     free_shipping_threshold: Mapped[int | None] = mapped_column(BigInteger, default=None)
     processing_days: Mapped[int] = mapped_column(default=2)
+    # "active" or "suspended" (by a moderator): a suspended shop's products are not sold or shown
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
 
     __table_args__ = (
         CheckConstraint("handle = lower(handle)", name="handle_lower_case"),

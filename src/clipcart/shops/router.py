@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, File, Response, UploadFile
 
-from clipcart.accounts.dependencies import require_scope
+from clipcart.accounts.dependencies import require_role, require_scope
 from clipcart.accounts.models import User
 from clipcart.core.routing import DbSession, make_router
 from clipcart.shops import service
@@ -18,6 +18,7 @@ router = make_router(prefix="/api/v1/shops", tags=["shops"])
 AccountReader = Annotated[User, Depends(require_scope("account:read"))]
 CatalogWriter = Annotated[User, Depends(require_scope("catalog:write"))]
 OWNER_ONLY = frozenset({"owner"})
+Moderator = Annotated[User, Depends(require_role("moderator", "admin"))]
 
 
 @router.post("", status_code=201)
@@ -80,3 +81,17 @@ async def remove_staff(
     shop = await service.get_shop_for_staff(user, handle, session=db, roles=OWNER_ONLY)
     await service.remove_staff(shop, user_handle, session=db)
     return Response(status_code=204)
+
+
+@router.put("/{handle}/suspension")
+async def suspend_shop(handle: str, user: Moderator, db: DbSession) -> ShopOut:
+    """Suspend a shop (moderators): its product chips disappear from the feed at once."""
+    shop = await service.get_shop_by_handle(handle, session=db)
+    return ShopOut.of(await service.set_shop_status(shop, "suspended", session=db))
+
+
+@router.delete("/{handle}/suspension")
+async def lift_suspension(handle: str, user: Moderator, db: DbSession) -> ShopOut:
+    """Lift a shop's suspension (moderators)."""
+    shop = await service.get_shop_by_handle(handle, session=db)
+    return ShopOut.of(await service.set_shop_status(shop, "active", session=db))

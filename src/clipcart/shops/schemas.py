@@ -73,6 +73,7 @@ class ShopOut(BaseModel):
     logo_url: str | None
     shipping: ShippingProfileOut
     created_at: datetime
+    status: str = "active"
 
     @classmethod
     def of(cls, shop: Shop) -> ShopOut:
@@ -81,6 +82,7 @@ class ShopOut(BaseModel):
             id=shop.id,
             handle=shop.handle,
             name=shop.name,
+            status=shop.status,
             description=shop.description,
             country=shop.country,
             currency=shop.currency,

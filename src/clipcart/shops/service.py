@@ -324,3 +324,15 @@ async def shops_by_ids(
         return {}
     rows = await session.scalars(select(Shop).where(Shop.id.in_(wanted)))
     return {shop.id: shop for shop in rows}
+
+
+SHOP_STATUSES = ("active", "suspended")
+
+
+async def set_shop_status(shop: Shop, status: str, *, session: AsyncSession) -> Shop:
+    """Suspend a shop (its products stop being shown and sold) or lift the suspension."""
+    if status not in SHOP_STATUSES:
+        raise ValidationFailed.field("status", "Choose active or suspended.")
+    shop.status = status
+    await session.flush()
+    return shop
