@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from clipcart.core.config import get_settings
+
+if TYPE_CHECKING:
+    from clipcart.demo.world import WorldReport
 
 cli = typer.Typer(help="ClipCart: open-source social commerce.", no_args_is_help=True)
 console = Console()
@@ -110,11 +114,20 @@ def demo(
     reset: Annotated[bool, typer.Option(help="Delete the demo data and start over")] = False,
 ) -> None:
     """Migrate, seed the demo world once, and serve it with an in-process job worker."""
+    import time
+
     import uvicorn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from clipcart.core.db import dispose_engine
     from clipcart.core.migrations import upgrade_to_head
-    from clipcart.demo.seed import DEMO_PASSWORD, reset_demo_data, seed_demo
+    from clipcart.demo.seed import DEMO_PASSWORD, reset_demo_data, seed_demo, seed_demo_world
+    from clipcart.demo.world.media_jobs import render_videos_job  # noqa: F401 - registers jobs
 
+    started = time.perf_counter()
+    if "CLIPCART_BASE_URL" not in os.environ:  # the payment sandbox lives at this address
+        os.environ["CLIPCART_BASE_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
     settings = get_settings()
     if reset:
         reset_demo_data(settings)
@@ -122,8 +135,30 @@ def demo(
         settings = get_settings()
     with console.status("Migrating the database..."):
         upgrade_to_head(settings.resolved_database_url)
-    with console.status("Seeding the demo world..."):
-        logins = asyncio.run(seed_demo())
+
+    async def seed(
+        progress: Progress,
+    ) -> tuple[list[tuple[str, str, str]], WorldReport, tuple[int, int]]:
+        task = progress.add_task("Demo accounts and shop", total=None)
+        try:
+            logins = await seed_demo()
+            progress.update(task, total=1, completed=1)
+            world_task = progress.add_task("Generated world", total=None)
+
+            def show(phase: str, done: int, total: int) -> None:
+                progress.update(
+                    world_task, description=f"Generated world: {phase}", total=total,
+                    completed=done,
+                )  # fmt: skip
+
+            report, queued = await seed_demo_world(show)
+            return logins, report, queued
+        finally:
+            await dispose_engine()
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        logins, report, queued = asyncio.run(seed(progress))
 
     table = Table(title="Demo logins (password for all: " + DEMO_PASSWORD + ")")
     table.add_column("role")
@@ -132,10 +167,23 @@ def demo(
     for role_name, email, handle in logins:
         table.add_row(role_name, email, f"@{handle}")
     console.print(table)
-    console.print(f"\n[bold green]ClipCart is running at http://{host}:{port}[/bold green]\n")
+    console.print(f"World: {_world_summary(report)}")
+    videos_queued, products_queued = queued
+    if videos_queued or products_queued:
+        console.print(
+            f"Rendering {videos_queued} clips and {products_queued} product pictures in the "
+            "background: videos join the feed as they are ready (progress on /welcome)."
+        )
+    url = f"http://{host}:{port}"
+    console.print(
+        f"\n[bold green]ClipCart is running at {url}[/bold green] (start at {url}/welcome; "
+        f"seeded in {time.perf_counter() - started:.1f} s)\n"
+    )
 
     from clipcart.app import create_app
+    from clipcart.web.welcome_pages import enable_welcome_link
 
+    enable_welcome_link()
     uvicorn.run(
         create_app(settings, embedded_worker=True),
         host=host,
@@ -144,6 +192,52 @@ def demo(
         access_log=False,
         proxy_headers=True,
     )
+
+
+@cli.command()
+def simulate(
+    users: Annotated[int, typer.Option(min=1, max=1000, help="Simulated buyers")] = 10,
+    minutes: Annotated[float, typer.Option(min=0.05, help="How long to run")] = 5.0,
+    base_url: Annotated[str, typer.Option(help="The running ClipCart")] = "http://127.0.0.1:8000",
+    seed: int = 7,
+) -> None:
+    """Drive simulated people through the HTTP API: watch, like, buy, ship, confirm."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from clipcart.demo.simulation import SimulationStats
+    from clipcart.demo.simulation import simulate as run_simulation
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("Starting", total=1.0)
+
+        def show(done: float, stats: SimulationStats) -> None:
+            progress.update(task, completed=done, description=stats.line())
+
+        stats = asyncio.run(
+            run_simulation(base_url, users=users, minutes=minutes, seed=seed, on_progress=show)
+        )
+    table = Table(title=f"Simulated {users} buyer(s) for {minutes:g} min against {base_url}")
+    for column in ("logins", "feed pages", "events", "likes", "orders", "shipped", "confirmed",
+                   "errors"):  # fmt: skip
+        table.add_column(column, justify="right")
+    table.add_row(*(str(value) for value in (
+        stats.logins, stats.feed_pages, stats.events, stats.likes, stats.orders, stats.shipped,
+        stats.confirmed, stats.errors,
+    )))  # fmt: skip
+    console.print(table)
+    if stats.errors:
+        console.print(f"[yellow]Last error:[/yellow] {stats.last_error}")
+    if not stats.logins:
+        console.print(f"[red]Nobody could log in at {base_url}: is `clipcart demo` running?[/red]")
+        raise typer.Exit(1)
+
+
+def _world_summary(report: WorldReport) -> str:
+    """One line about the generated world."""
+    counts = report.counts
+    names = ("shops", "products", "videos", "users", "events", "follows", "likes")
+    return ", ".join(f"{counts.get(name, 0):,} {name}" for name in names)
 
 
 @cli.command("import-products")

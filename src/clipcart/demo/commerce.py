@@ -31,9 +31,12 @@ DEMO_ADDRESS = {
 }
 SANDBOX_CARD = "4242424242424242"
 # (how long ago it was placed, how far along it got): shipped a day after payment, delivered
-# two days after that; "completed" orders are older than the return window.
+# two days after that; "completed" orders are older than the return window; "refunded" was
+# sent back after delivery, "cancelled" by the buyer before it shipped (both refunded).
 DEMO_ORDERS: tuple[tuple[timedelta, str], ...] = (
     (timedelta(days=12), "completed"),
+    (timedelta(days=8), "refunded"),
+    (timedelta(days=6), "cancelled"),
     (timedelta(days=4), "delivered"),
     (timedelta(days=2), "shipped"),
     (timedelta(hours=3), "paid"),
@@ -225,6 +228,9 @@ async def _demo_order(
         order_id = placed.orders[0].id
         if status == "paid":
             return
+        if status == "cancelled":
+            await _cancel(order_id, buyer)
+            return
         frozen.advance(timedelta(days=1))
         async with unit_of_work() as session:
             order = await orders.get_order(order_id, session=session, lock=True)
@@ -241,6 +247,45 @@ async def _demo_order(
         async with unit_of_work() as session:
             order = await orders.get_order(order_id, session=session, lock=True)
             await fulfilment.confirm_delivery(order, actor=buyer, session=session)
+        if status == "refunded":
+            frozen.advance(timedelta(days=1))
+            await _send_back(order_id, buyer, seller)
+            return
     if status == "completed":
         async with unit_of_work() as session:
             await fulfilment.complete_order(order_id, session=session)
+
+
+async def _cancel(order_id: uuid.UUID, buyer: User) -> None:
+    """The buyer cancels a paid order before it ships; the refund follows the commit."""
+    from clipcart.commerce import cancelling, orders
+    from clipcart.core.db import unit_of_work
+
+    async with unit_of_work() as session:
+        order = await orders.get_order(order_id, session=session, lock=True)
+        cancellation = await cancelling.cancel_order(
+            order, actor=buyer, reason="Ordered the wrong size", session=session
+        )
+    await cancelling.finish_cancellation(cancellation)
+
+
+async def _send_back(order_id: uuid.UUID, buyer: User, seller: User) -> None:
+    """The buyer returns a delivered order: asked, approved, received, refunded."""
+    from clipcart.commerce import orders, returns
+    from clipcart.core.db import unit_of_work
+
+    async with unit_of_work() as session:
+        order = await orders.get_order(order_id, session=session, lock=True)
+        lines = await orders.list_order_lines(order_id, session=session)
+        request = await returns.request_return(
+            order,
+            buyer=buyer,
+            lines_in=[returns.ReturnLineIn(line.id, line.quantity) for line in lines],
+            reason="not_as_described",
+            details="The colour is darker than in the video.",
+            session=session,
+        )
+        await returns.approve_return(request, order, actor=seller, session=session)
+        await returns.receive_return(request, session=session)
+        return_id = request.id
+    await returns.refund_return(return_id)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clipcart.core.config import Settings
+
+if TYPE_CHECKING:
+    from clipcart.demo.world import WorldReport
 
 DEMO_VIDEO_COUNT = 6
 DEMO_PASSWORD = "clipcart-demo-2024"  # noqa: S105 - printed for everyone: it is a demo
@@ -28,6 +33,7 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     from clipcart.accounts.models import User
     from clipcart.accounts.schemas import SignupIn
     from clipcart.core.db import unit_of_work
+    from clipcart.demo.affiliate import seed_demo_affiliate
     from clipcart.demo.catalog import DEMO_SHOP_HANDLE, seed_demo_shop
     from clipcart.demo.commerce import seed_demo_commerce
     from clipcart.demo.videos import seed_demo_videos
@@ -57,7 +63,36 @@ async def seed_demo() -> list[tuple[str, str, str]]:
         seller_email=DEMO_ACCOUNTS[2][2],
         shop_handle=DEMO_SHOP_HANDLE,
     )
+    async with unit_of_work() as session:  # the creator's affiliate story with the demo shop
+        await seed_demo_affiliate(session)
     return rows
+
+
+# The demo buyer's taste: their For You leans to cooking and coffee from the first visit.
+DEMO_BUYER_THEMES = ("cooking", "coffee")
+
+
+async def seed_demo_world(
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[WorldReport, tuple[int, int]]:
+    """Build the demo's generated world once (the demo buyer gets a history in it) and queue
+    the background jobs that draw its pictures and render its clips; the world's report and
+    (videos, products) queued."""
+    from sqlalchemy import select
+
+    from clipcart.accounts.models import User
+    from clipcart.core.db import unit_of_work
+    from clipcart.demo.world import DEMO_WORLD, build_world
+    from clipcart.demo.world.building import Guest
+    from clipcart.demo.world.media_jobs import queue_world_media
+
+    async with unit_of_work() as session:
+        buyer = await session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][2]))
+    guests = [Guest(buyer.id, buyer.handle, DEMO_BUYER_THEMES)] if buyer is not None else []
+    report = await build_world(DEMO_WORLD, progress=progress, guests=guests)
+    seller_email = DEMO_ACCOUNTS[2][2]  # the demo shop's videos render first
+    queued = await queue_world_media(extra_owner_emails=[seller_email])
+    return report, queued
 
 
 def reset_demo_data(settings: Settings) -> None:

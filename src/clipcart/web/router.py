@@ -22,6 +22,7 @@ from clipcart.web import (
     shop_pages,
     social_pages,
     video_pages,
+    welcome_pages,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -42,3 +43,4 @@ router.include_router(order_pages.router)
 router.include_router(seller_order_pages.router)
 router.include_router(seller_promotion_pages.router)
 router.include_router(notification_pages.router)
+router.include_router(welcome_pages.router)
