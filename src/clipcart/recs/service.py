@@ -17,17 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
 from clipcart.core.errors import PayloadTooLarge, ValidationFailed
-from clipcart.recs import domain, trending
+from clipcart.recs import domain, serving, trending
+from clipcart.recs.models import RecsEvent
 from clipcart.recs.online import UserSignals as UserSignals
 from clipcart.recs.online import load_signals as load_signals
 from clipcart.recs.preferences import Preferences as Preferences
 from clipcart.recs.preferences import get_preferences as get_preferences
 from clipcart.recs.preferences import set_preferences as set_preferences
-from clipcart.recs.serving import ServedModel as ServedModel
-from clipcart.recs.serving import holder as model_holder
-from clipcart.recs.trending import top_videos as trending_videos
-from clipcart.recs.trending import trend_of as trend_of
-from clipcart.recs.models import RecsEvent
 from clipcart.recs.schemas import (
     MAX_BATCH,
     EventBatchOut,
@@ -36,8 +32,13 @@ from clipcart.recs.schemas import (
     batch_adapter,
     event_adapter,
 )
+from clipcart.recs.serving import ServedModel as ServedModel
+from clipcart.recs.trending import trend_of as trend_of
 from clipcart.social import service as social_service
 
+# The feed's reads of the model and the trends, under the names it uses.
+model_holder = serving.holder
+trending_videos = trending.top_videos
 _TABLE = cast(Table, RecsEvent.__table__)
 _COLUMNS = [column.name for column in _TABLE.columns]
 
