@@ -41,36 +41,60 @@ async def recent_public_video_ids(
     return list(await session.scalars(statement))
 
 
+# How many tag or hashtag rows a source looks at before it keeps the newest public videos.
+SCAN = 1_000
+
+
+async def _newest_public(
+    video_ids: Collection[uuid.UUID], *, limit: int, session: AsyncSession
+) -> list[uuid.UUID]:
+    """The newest `limit` public, ready videos among these ids. Looked up by primary key and
+    filtered here: a status/visibility filter in SQL lets SQLite pick that index and scan."""
+    if not video_ids:
+        return []
+    rows = await session.execute(
+        select(Video.id, Video.created_at, Video.status, Video.visibility).where(
+            Video.id.in_(set(video_ids))
+        )
+    )
+    public = [
+        (created_at, video_id)
+        for video_id, created_at, status, visibility in rows
+        if status == "ready" and visibility == "public"
+    ]
+    public.sort(reverse=True)
+    return [video_id for _, video_id in public[:limit]]
+
+
 async def video_ids_tagging(
     product_ids: Collection[uuid.UUID], *, limit: int, session: AsyncSession
 ) -> list[uuid.UUID]:
-    """Public videos that tag any of these products, newest first."""
+    """Public videos that tag any of these products, newest first (among the latest tags)."""
     if not product_ids:
         return []
-    statement = (
-        _public()
-        .join(VideoTag, VideoTag.video_id == Video.id)
+    tagged = await session.scalars(
+        select(VideoTag.video_id)
         .where(VideoTag.product_id.in_(set(product_ids)))
-        .order_by(Video.created_at.desc())
-        .limit(limit)
+        .order_by(VideoTag.created_at.desc())
+        .limit(SCAN)
     )
-    return list(dict.fromkeys(await session.scalars(statement)))
+    return await _newest_public(set(tagged), limit=limit, session=session)
 
 
 async def video_ids_with_hashtags(
     names: Collection[str], *, limit: int, session: AsyncSession
 ) -> list[uuid.UUID]:
-    """Public videos using any of these hashtags (lower case, no '#'), newest first."""
+    """Public videos using any of these hashtags (lower case, no '#'), newest first (among
+    the latest ids, which are time-ordered UUIDv7)."""
     if not names:
         return []
-    statement = (
-        _public()
-        .join(VideoHashtag, VideoHashtag.video_id == Video.id)
+    used = await session.scalars(
+        select(VideoHashtag.video_id)
         .where(VideoHashtag.name.in_({name.lower() for name in names}))
-        .order_by(Video.created_at.desc())
-        .limit(limit)
+        .order_by(VideoHashtag.video_id.desc())
+        .limit(SCAN)
     )
-    return list(dict.fromkeys(await session.scalars(statement)))
+    return await _newest_public(set(used), limit=limit, session=session)
 
 
 async def public_videos_by_ids(
@@ -79,10 +103,13 @@ async def public_videos_by_ids(
     """The public, ready videos among these ids (with tags and hashtags loaded), by id."""
     if not video_ids:
         return {}
-    statement = select(Video).where(
-        Video.id.in_(set(video_ids)), Video.status == "ready", Video.visibility == "public"
-    )
-    return {video.id: video for video in await session.scalars(statement)}
+    # By primary key only (see _newest_public); the status is checked on the rows.
+    statement = select(Video).where(Video.id.in_(set(video_ids)))
+    return {
+        video.id: video
+        for video in await session.scalars(statement)
+        if video.status == "ready" and video.visibility == "public"
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +132,12 @@ async def public_video_facts(
     if not wanted:
         return {}
     rows = await session.execute(
-        select(Video.id, Video.owner_id, Video.shop_id, Video.created_at).where(
-            Video.id.in_(wanted), Video.status == "ready", Video.visibility == "public"
-        )
-    )
-    found = {row[0]: row for row in rows}
+        select(
+            Video.id, Video.owner_id, Video.shop_id, Video.created_at, Video.status,
+            Video.visibility,
+        ).where(Video.id.in_(wanted))  # by primary key only (see _newest_public)
+    )  # fmt: skip
+    found = {row[0]: row[:4] for row in rows if row[4] == "ready" and row[5] == "public"}
     if not found:
         return {}
     hashtags: dict[uuid.UUID, list[str]] = {}
