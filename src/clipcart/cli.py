@@ -100,8 +100,10 @@ def serve(
 def worker(threads: Annotated[int, typer.Option(help="Worker threads")] = 2) -> None:
     """Run background jobs (Huey consumer)."""
     from clipcart.core.jobs import create_consumer
+    from clipcart.core.observability import configure_logging
 
     settings = get_settings()
+    configure_logging(json_logs=settings.log_json, level=settings.log_level)
     backend = "Redis" if settings.redis_url else "SQLite"
     console.print(f"Job worker with {threads} thread(s), queue on {backend}")
     create_consumer(threads).run()

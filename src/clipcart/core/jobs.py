@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler
 
 from clipcart.core.config import Settings, get_settings
 
@@ -58,7 +58,39 @@ def load_task_modules() -> None:
     import clipcart.recs.tasks  # noqa: F401
 
 
-class EmbeddedConsumer(Consumer):
+PERIODIC_CLAIM_PREFIX = "clipcart:periodic:"
+
+
+class SharedScheduler(Scheduler):
+    """A scheduler that, on Redis, enqueues each periodic task once per minute however many
+    consumers run: the first to claim the (task, minute) key in Redis enqueues it."""
+
+    def enqueue_periodic_tasks(self, now: Any) -> None:
+        """Enqueue the periodic tasks due now that no other consumer has claimed."""
+        storage = self.huey.storage
+        if not isinstance(self.huey, RedisHuey):  # one SQLite queue means one consumer
+            super().enqueue_periodic_tasks(now)
+            return
+        now = now or self.huey._get_timestamp()
+        for task in self.huey.read_periodic(now):
+            key = f"{PERIODIC_CLAIM_PREFIX}{storage.name}:{task.name}:{now:%Y%m%d%H%M}"
+            try:
+                if not storage.conn.set(key, 1, nx=True, ex=3600):
+                    self._logger.debug("Periodic task %s claimed by another consumer", task)
+                    continue
+                self._logger.info("Enqueueing periodic task %s.", task)
+                self.huey.enqueue(task)
+            except Exception:
+                self._logger.exception("Error enqueueing periodic task %s.", task)
+
+
+class ClipCartConsumer(Consumer):
+    """Huey's consumer with the shared periodic scheduler."""
+
+    scheduler_class = SharedScheduler
+
+
+class EmbeddedConsumer(ClipCartConsumer):
     """A consumer that lives inside another program (the demo's web process)."""
 
     def _set_signal_handlers(self) -> None:
@@ -69,7 +101,7 @@ class EmbeddedConsumer(Consumer):
 def create_consumer(workers: int = 2, *, embedded: bool = False) -> Consumer:
     """A Huey consumer using worker threads, with the periodic scheduler."""
     load_task_modules()
-    consumer_class = EmbeddedConsumer if embedded else Consumer
+    consumer_class = EmbeddedConsumer if embedded else ClipCartConsumer
     return consumer_class(huey, workers=workers, worker_type="thread", periodic=True)
 
 
