@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,12 +13,22 @@ from sqlalchemy import text
 from clipcart.core.db import get_sessionmaker
 
 router = APIRouter(tags=["ops"])
+_instance: tuple[int, str] | None = None
+
+
+def instance_id() -> str:
+    """A random name for this process, made on first use (again after a fork): it tells which
+    of several processes answered without saying anything about the machine."""
+    global _instance
+    if _instance is None or _instance[0] != os.getpid():
+        _instance = (os.getpid(), secrets.token_hex(6))
+    return _instance[1]
 
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    """The process is up."""
-    return {"status": "ok"}
+    """The process is up, and which process answered."""
+    return {"status": "ok", "instance": instance_id()}
 
 
 @router.get("/readyz")
