@@ -87,12 +87,22 @@ pytest: $(STAMP) ## Only the tests (PYTEST_ARGS='-m "not browser"' and the like 
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit code 5): that is a failure"; fi; \
 	exit $$rc
 
+# One failing benchmark does not stop the others; the run fails at the end, naming it.
 bench: $(STAMP) ## Run every benchmark, then write bench/results/SUMMARY.md
-	@for name in $(BENCHES); do \
+	@started=$$SECONDS; failed=""; \
+	for name in $(BENCHES); do \
 	    echo "== bench.$$name"; \
-	    $(BIN)/python -m bench.$$name; \
-	done
-	$(BIN)/python -m bench.summary
+	    began=$$SECONDS; \
+	    if $(BIN)/python -m bench.$$name; then \
+	        echo "== bench.$$name: $$((SECONDS - began)) s"; \
+	    else \
+	        echo "== bench.$$name FAILED (exit code $$?) after $$((SECONDS - began)) s"; \
+	        failed="$$failed $$name"; \
+	    fi; \
+	done; \
+	$(BIN)/python -m bench.summary --failed "$$failed" --seconds $$((SECONDS - started)); \
+	echo "== make bench: $$((SECONDS - started)) s in all"; \
+	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi
 
 clean: ## Remove caches and test artefacts (keeps .venv and var/)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts bench/results

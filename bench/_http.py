@@ -122,11 +122,15 @@ def load_generator_name() -> str:
     return "wrk" if shutil.which("wrk") else "asyncio keep-alive client"
 
 
-def run_load(url: str, *, connections: int, seconds: float) -> LoadResult:
-    """Keep `connections` keep-alive clients busy on `url` for `seconds`."""
+def run_load(
+    url: str, *, connections: int, seconds: float, headers: Mapping[str, str] | None = None
+) -> LoadResult:
+    """Keep `connections` keep-alive clients busy on `url` for `seconds` (sending `headers`,
+    e.g. a session cookie, with every request)."""
+    extra = dict(headers or {})
     if shutil.which("wrk"):
-        return _run_wrk(url, connections=connections, seconds=seconds)
-    return asyncio.run(_run_asyncio(url, connections=connections, seconds=seconds))
+        return _run_wrk(url, connections=connections, seconds=seconds, headers=extra)
+    return asyncio.run(_run_asyncio(url, connections=connections, seconds=seconds, headers=extra))
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -139,9 +143,12 @@ def _wrk_duration_ms(text: str) -> float:
     return float(match.group(1)) * _UNITS_MS[match.group(2)]
 
 
-def _run_wrk(url: str, *, connections: int, seconds: float) -> LoadResult:
+def _run_wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str]) -> LoadResult:
     # One wrk thread: on a 2-core machine the server keeps the other core to itself.
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
     totals = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)", output, re.MULTILINE)
@@ -160,12 +167,15 @@ def _run_wrk(url: str, *, connections: int, seconds: float) -> LoadResult:
     )
 
 
-async def _run_asyncio(url: str, *, connections: int, seconds: float) -> LoadResult:
+async def _run_asyncio(
+    url: str, *, connections: int, seconds: float, headers: dict[str, str]
+) -> LoadResult:
     parsed = httpx.URL(url)
     host, port = parsed.host, parsed.port or 80
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     request = (
         f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        "Accept: application/json\r\n\r\n"
+        f"Accept: application/json\r\n{extra}\r\n"
     ).encode()
     latencies: list[float] = []
     errors = 0

@@ -261,6 +261,11 @@ def main() -> None:
     document: dict[str, Any] = {
         "figures": figures,
         "targets": TARGETS,
+        "baselines": {
+            f"{kind}_per_s_{backend}": f"bare_insert_rows_per_s_{backend}"
+            for kind in ("rows", "reimport_rows")
+            for backend in ("sqlite", "postgres")
+        },
         "machine": machine,
         "notes": {
             "workload": f"{args.products} products x 2 variants, one import, then the same file",

@@ -538,6 +538,7 @@ def main() -> None:
     document: dict[str, Any] = {
         "figures": figures,
         "targets": TARGETS,
+        "baselines": {"orders_per_s_postgres": "pgbench_tps"},
         "machine": machine_description(
             f"PostgreSQL {_postgres_version()} on the same machine",
             f"{args.connections} concurrent buyers (asyncio keep-alive clients)",

@@ -372,6 +372,12 @@ def main() -> None:
             "events_per_s_sqlite": TARGET_EVENTS_PER_S,
             "events_per_s_postgres": TARGET_EVENTS_PER_S,
         },
+        # The baseline: the bare endpoint's requests/s, served the same way.
+        "baselines": {
+            f"{kind}_per_s_{backend}": "bare_rps"
+            for kind in ("events", "batches")
+            for backend in ("sqlite", "postgres")
+        },
         "machine": machine_description(
             f"load: asyncio keep-alive client, {args.connections} connections"
         ),

@@ -211,6 +211,7 @@ def main() -> None:
     document: dict[str, Any] = {
         "figures": figures,
         "targets": TARGETS,
+        "baselines": {},  # no baseline measured: the figures are counts and latencies
         "machine": machine_description(
             f"{args.connections} keep-alive connections, {args.buyers} buyers",
             "payment sandbox in a second Granian worker",

@@ -160,6 +160,12 @@ def main() -> None:
     document: dict[str, Any] = {
         "figures": figures,
         "targets": {},
+        "baselines": {
+            f"{key}_{figure}": f"bare_{figure}"
+            for key in results
+            if key != "bare"
+            for figure in ("rps", "p50_ms", "p99_ms")
+        },
         "machine": machine_description(f"load: {generator}, {args.connections} connections"),
         "notes": {key: labels[key] for key in results},
     }

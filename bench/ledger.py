@@ -245,6 +245,10 @@ def main() -> None:
     document: dict[str, Any] = {
         "figures": figures,
         "targets": TARGETS,
+        "baselines": {
+            f"transfers_per_s_{backend}": f"baseline_inserts_per_s_{backend}"
+            for backend in ("postgres", "sqlite")
+        },
         "machine": machine_description(asyncio.run(_postgres_version()), args),
         "notes": {
             "workload": "two-leg transfers between random accounts, each its own transaction",

@@ -200,6 +200,7 @@ def main() -> None:
     document: dict[str, Any] = {
         "figures": figures,
         "targets": TARGETS,
+        "baselines": {"clipcart_fps": "ffmpeg_cli_fps"},
         "machine": (
             f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
             f"PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info}); "
