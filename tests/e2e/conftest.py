@@ -82,7 +82,15 @@ def live_server(database: str) -> Iterator[str]:
                 "--no-access-log",
             ],
             cwd=REPO_ROOT,
-            env=dict(os.environ, CLIPCART_BASE_URL=base_url),
+            # One server for every browser test, whose tables are emptied between tests: it
+            # reads the feed's shared candidate lists afresh, and lets one address sign up for
+            # every test (the limit itself is tested through the API).
+            env=dict(
+                os.environ,
+                CLIPCART_BASE_URL=base_url,
+                CLIPCART_FEED_SHARED_LIST_SECONDS="0",
+                CLIPCART_SIGNUPS_PER_HOUR_PER_IP="1000",
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -22,20 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.catalog import service as catalog
 from clipcart.feed import social
+from clipcart.feed.config import get_feed_settings
 from clipcart.feed.domain import Engagement
 from clipcart.media import service as media
 from clipcart.recs import service as recs
 
 FACTS_SECONDS = 300
 NUMBERS_SECONDS = 10
-LISTS_SECONDS = 5
 MAX_ENTRIES = 250_000
 
 _facts: TTLCache[uuid.UUID, media.VideoFacts | None] = TTLCache(MAX_ENTRIES, FACTS_SECONDS)
 _counts: TTLCache[uuid.UUID, Engagement] = TTLCache(MAX_ENTRIES, NUMBERS_SECONDS)
 _trends: TTLCache[uuid.UUID, float] = TTLCache(MAX_ENTRIES, NUMBERS_SECONDS)
 _chips: TTLCache[uuid.UUID, catalog.ChipFacts | None] = TTLCache(MAX_ENTRIES, NUMBERS_SECONDS)
-_lists: TTLCache[Hashable, Any] = TTLCache(256, LISTS_SECONDS)
+_lists: TTLCache[Hashable, Any] = TTLCache(256, get_feed_settings().feed_shared_list_seconds or 1)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -117,7 +117,10 @@ async def chip_facts(
 
 
 async def shared_list(key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
-    """A candidate list every viewer shares (newest, trending, ...), a few seconds old at most."""
+    """A candidate list every viewer shares (newest, trending, ...), a few seconds old at most
+    (CLIPCART_FEED_SHARED_LIST_SECONDS; 0 reads it every time)."""
+    if get_feed_settings().feed_shared_list_seconds <= 0:
+        return await load()
     try:
         value: V = _lists[key]
     except KeyError:
