@@ -35,15 +35,15 @@ COLD_START_SIGNALS = 3
 HISTORY_FOR_MODEL = 50
 TASTE_VIDEOS = 40
 TOPICS = 3
-LIMITS = {
-    "following": 60,
-    "similar": 120,
-    "trending": 100,
-    "shopping": 40,
-    "topics": 60,
-    "fresh": 40,
-    "interests": 60,
-    "recent": 80,
+LIMITS = {  # a page needs 8-30; a few hundred candidates are plenty, and each costs CPU
+    "following": 40,
+    "similar": 60,
+    "trending": 50,
+    "shopping": 30,
+    "topics": 40,
+    "fresh": 30,
+    "interests": 40,
+    "recent": 60,
 }
 
 

@@ -20,7 +20,7 @@ from clipcart.recs.models import RecsEvent
 
 _TABLE = cast(Table, RecsEvent.__table__)
 SIGNAL_WINDOW = timedelta(days=14)
-SIGNAL_LIMIT = 400
+SIGNAL_LIMIT = 200
 # A signal a day old weighs half as much as one from a moment ago.
 SIGNAL_HALF_LIFE_HOURS = 24.0
 
