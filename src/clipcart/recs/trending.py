@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,25 +19,31 @@ _TABLE = cast(Table, VideoTrend.__table__)
 
 
 async def add_engagement(increments: dict[uuid.UUID, float], *, session: AsyncSession) -> None:
-    """Add a batch's engagement (in trend units) to the videos' counters, in one statement.
+    """Add a batch's engagement (in trend units) to the videos' counters.
 
-    Rows go in video id order so that concurrent batches take the row locks in the same order.
+    One statement, built once and run for all rows (executemany): building a multi-row
+    statement per batch cost more than the event insert itself. Rows go in video id order so
+    that concurrent batches take the row locks in the same order.
     """
     rows = [
-        {"video_id": video_id, "score": increments[video_id]}
+        {"trend_video_id": video_id, "trend_score": increments[video_id]}
         for video_id in sorted(increments)
         if increments[video_id] > 0
     ]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
+    if rows:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_upsert(dialect), rows)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (video_id) DO UPDATE SET score = score + excluded.score."""
     insert: Any = postgresql.insert(_TABLE) if dialect == "postgresql" else sqlite.insert(_TABLE)
-    statement = insert.values(rows)
-    statement = statement.on_conflict_do_update(
+    statement = insert.values(video_id=bindparam("trend_video_id"), score=bindparam("trend_score"))
+    return statement.on_conflict_do_update(
         index_elements=[_TABLE.c.video_id],
         set_={"score": _TABLE.c.score + statement.excluded.score},
     )
-    await session.execute(statement)
 
 
 async def top_videos(
