@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from clipcart.feed.domain import freshness
+
 # Candidate sources, and how each is said to a person.
 SOURCE_TEXT: dict[str, str] = {
     "following": "it is from an account you follow",
@@ -130,12 +132,6 @@ def expected_purchase_value(features: Features) -> float:
     price = features.price_minor or 0
     size = min(1.0, math.log10(1 + price / 100) / 3)  # $1 ~ 0.1, $1,000 ~ 1
     return (0.15 + 0.85 * features.product_intent) * (0.3 + 0.7 * size)
-
-
-def freshness(created_at: datetime, now: datetime) -> float:
-    """1.0 for a brand-new video, halving every day."""
-    hours = max(0.0, (now - created_at).total_seconds() / 3600)
-    return float(0.5 ** (hours / 24.0))
 
 
 def exploration_bonus(features: Features, now: datetime) -> float:
