@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clipcart.commerce import domain
-from clipcart.commerce.attribution import DIRECT, Attribution, choose, explicit_claim
+from clipcart.commerce.attribution import (
+    DIRECT,
+    Attribution,
+    choose,
+    explicit_claim,
+    latest_touch,
+)
 
 S = domain
 
@@ -153,3 +159,20 @@ def test_what_a_source_claims() -> None:
     assert explicit_claim({"video_id": "not-a-uuid"}) == ("direct", None, None)
     assert explicit_claim({"share_code": "x" * 40}) == ("direct", None, None)
     assert explicit_claim({}) == ("direct", None, None)
+    creator = uuid.uuid4()
+    assert explicit_claim({"showcase_id": str(creator)}) == ("showcase", creator, None)
+    # A video the buyer came with is more specific than the showcase it was found in.
+    both = {"showcase_id": str(creator), "video_id": str(video)}
+    assert explicit_claim(both) == ("video", video, None)
+    assert explicit_claim({"showcase_id": "nobody"}) == ("direct", None, None)
+
+
+def test_the_latest_touch_that_names_a_creator_wins() -> None:
+    cara, dan = uuid.uuid4(), uuid.uuid4()
+    deleted_video = Attribution(kind=S.SOURCE_VIDEO, video_id=uuid.uuid4())  # no creator now
+    showcase = Attribution(kind=S.SOURCE_SHOWCASE, creator_id=cara)
+    video = Attribution(kind=S.SOURCE_VIDEO, video_id=uuid.uuid4(), creator_id=dan)
+    assert latest_touch([deleted_video, showcase, video]) is showcase  # newest first
+    assert latest_touch([video, showcase]) is video
+    assert latest_touch([deleted_video]) is deleted_video
+    assert latest_touch([]) is None

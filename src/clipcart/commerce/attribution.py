@@ -1,11 +1,12 @@
 """Where a purchase came from, for the affiliate program: the source the buyer came with
-(a video, a live room, a share link) when it is valid, else their last touch of the product in
-the event stream (within 14 days), else "direct"."""
+(a video, a live room, a share link, a creator's showcase) when it is valid, else their latest
+touch of the product in the event stream (within 14 days) that names a creator, else their
+latest touch, else "direct"."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +44,9 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 
 def explicit_claim(source: Mapping[str, Any]) -> tuple[str, uuid.UUID | None, str | None]:
-    """The kind the buyer's `source` claims, with its video/live id or share code (pure):
-    a share link first, then a live room, then a video; ("direct", None, None) for none."""
+    """The kind the buyer's `source` claims, with its video/live/showcase creator id or share
+    code (pure): a share link first, then a live room, then a video, then a showcase;
+    ("direct", None, None) for none."""
     code = source.get("share_code")
     if isinstance(code, str) and 0 < len(code) <= 16:
         return domain.SOURCE_SHARE, _uuid(source.get("video_id")), code
@@ -54,6 +56,9 @@ def explicit_claim(source: Mapping[str, Any]) -> tuple[str, uuid.UUID | None, st
     video_id = _uuid(source.get("video_id"))
     if video_id is not None:
         return domain.SOURCE_VIDEO, video_id, None
+    showcase_id = _uuid(source.get("showcase_id"))
+    if showcase_id is not None:
+        return domain.SOURCE_SHOWCASE, showcase_id, None
     return domain.SOURCE_DIRECT, None, None
 
 
@@ -66,6 +71,16 @@ def choose(explicit: Attribution | None, touch: Attribution | None) -> Attributi
     return DIRECT
 
 
+def latest_touch(touches: Sequence[Attribution]) -> Attribution | None:
+    """Of the buyer's sourced touches of a product, newest first: the newest that names a
+    creator (a video since deleted names none, and does not hide an earlier creator's video
+    or showcase), else the newest (pure)."""
+    for touch in touches:
+        if touch.creator_id is not None:
+            return touch
+    return touches[0] if touches else None
+
+
 async def _video_creator(video_id: uuid.UUID, session: AsyncSession) -> uuid.UUID | None:
     try:
         video = await media.get_video_for(None, video_id, session=session)
@@ -74,7 +89,9 @@ async def _video_creator(video_id: uuid.UUID, session: AsyncSession) -> uuid.UUI
     return video.owner_id
 
 
-async def _explicit(source: Mapping[str, Any], session: AsyncSession) -> Attribution | None:
+async def _explicit(
+    source: Mapping[str, Any], product_id: uuid.UUID, session: AsyncSession
+) -> Attribution | None:
     kind, target, code = explicit_claim(source)
     now = clock.now()
     if kind == domain.SOURCE_SHARE and code is not None:
@@ -89,21 +106,28 @@ async def _explicit(source: Mapping[str, Any], session: AsyncSession) -> Attribu
         if creator is None:
             return None
         return Attribution(kind=kind, video_id=target, creator_id=creator, at=now)
+    if kind == domain.SOURCE_SHOWCASE and target is not None:
+        if not await social.is_in_showcase(target, product_id, session=session):
+            return None  # not (or no longer) in that showcase: the claim does not count
+        return Attribution(kind=kind, creator_id=target, at=now)
     return None
 
 
-async def _last_touch(
-    buyer_id: uuid.UUID, product_id: uuid.UUID, session: AsyncSession
+async def _touch(
+    event: recs.EventRecord,
+    product_id: uuid.UUID,
+    creators: dict[uuid.UUID, uuid.UUID | None],
+    session: AsyncSession,
 ) -> Attribution | None:
-    since = clock.now() - timedelta(days=domain.ATTRIBUTION_DAYS)
-    event = await recs.last_product_touch(buyer_id, product_id, since=since, session=session)
-    if event is None:
-        return None
+    """Where one chip tap, sheet open or add to cart came from: a video, a share link or a
+    creator's showcase; None for a tap that came from none of them."""
     if event.video_id is not None:
+        if event.video_id not in creators:
+            creators[event.video_id] = await _video_creator(event.video_id, session)
         return Attribution(
             kind=domain.SOURCE_VIDEO,
             video_id=event.video_id,
-            creator_id=await _video_creator(event.video_id, session),
+            creator_id=creators[event.video_id],
             event_id=event.id,
             at=event.occurred_at,
         )
@@ -114,7 +138,27 @@ async def _last_touch(
             event_id=event.id,
             at=event.occurred_at,
         )
-    return None
+    if event.surface == "profile" and event.target_id is not None:
+        if not await social.is_in_showcase(event.target_id, product_id, session=session):
+            return None
+        return Attribution(
+            kind=domain.SOURCE_SHOWCASE,
+            creator_id=event.target_id,
+            event_id=event.id,
+            at=event.occurred_at,
+        )
+    return None  # a tap on the shop's own pages: no one to credit
+
+
+async def _touches(
+    buyer_id: uuid.UUID, product_id: uuid.UUID, session: AsyncSession
+) -> list[Attribution]:
+    """The buyer's touches of the product in the attribution window, newest first."""
+    since = clock.now() - timedelta(days=domain.ATTRIBUTION_DAYS)
+    events = await recs.product_touches(buyer_id, product_id, since=since, session=session)
+    creators: dict[uuid.UUID, uuid.UUID | None] = {}  # video -> its creator, read once
+    touches = [await _touch(event, product_id, creators, session) for event in events]
+    return [touch for touch in touches if touch is not None]
 
 
 async def attribute(
@@ -127,11 +171,20 @@ async def attribute(
     """The attribution of one order line, with its evidence: the event that shows the touch
     (for a source the buyer came with, the matching chip tap or sheet open when there is one).
     Who earns a commission on it is the affiliate program's rule (affiliate.credited_touch)."""
-    explicit = await _explicit(source, session) if source else None
+    explicit = await _explicit(source, product_id, session) if source else None
+    touches = await _touches(buyer_id, product_id, session)
     if explicit is None:
-        return choose(None, await _last_touch(buyer_id, product_id, session))
-    if explicit.video_id is not None:
-        touch = await _last_touch(buyer_id, product_id, session)
-        if touch is not None and touch.video_id == explicit.video_id:
-            return replace(explicit, event_id=touch.event_id, at=touch.at)
+        return choose(None, latest_touch(touches))
+    same = next(
+        (
+            touch
+            for touch in touches
+            if touch.kind == explicit.kind
+            and touch.creator_id == explicit.creator_id
+            and (explicit.video_id is None or touch.video_id == explicit.video_id)
+        ),
+        None,
+    )
+    if same is not None and explicit.kind in (domain.SOURCE_VIDEO, domain.SOURCE_SHOWCASE):
+        return replace(explicit, event_id=same.event_id, at=same.at)
     return explicit

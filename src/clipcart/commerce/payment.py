@@ -59,8 +59,9 @@ def decline_message(intent: PaymentIntent) -> str:
 
 async def on_intent_status(intent: PaymentIntent, previous: str, session: AsyncSession) -> None:
     """Move the intent's order along: captured -> paid (stock committed); failed or
-    cancelled before capture -> cancelled (stock, deal units and coupons released);
-    authorised outside our own pay call -> capture queued after commit."""
+    cancelled before capture -> cancelled (stock, deal units and coupons released); refunded
+    -> its commissions clawed back as the ledger decided; authorised outside our own pay
+    call -> capture queued after commit."""
     order_id = order_id_of(intent.order_ref)
     if order_id is None:
         return
@@ -90,6 +91,10 @@ async def on_intent_status(intent: PaymentIntent, previous: str, session: AsyncS
                 order, domain.CANCELLED, actor_id=None, note=reason, session=session
             )
             await reservations.release_order_holds(order, reason="payment failed", session=session)
+    elif status in {payment_domain.PARTIALLY_REFUNDED, payment_domain.REFUNDED}:
+        # Money went back (a return, a cancellation or a refund made through the payments
+        # API): each commission shows what the ledger took back of its line.
+        await affiliate.sync_clawbacks(order.id, order_ref=intent.order_ref, session=session)
     elif status == payment_domain.AUTHORISED:
         if order.status == domain.PENDING_PAYMENT and not _capturing_inline.get():
             events.after_commit(session, lambda: _schedule_capture(order_id))

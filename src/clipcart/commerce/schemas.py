@@ -16,11 +16,13 @@ MAX_QUANTITY = 999
 
 
 class SourceIn(BaseModel):
-    """Where the buyer came from: a video, a live room or a share link (all optional)."""
+    """Where the buyer came from: a video, a live room, a share link or a creator's showcase
+    (`showcase_id`: the creator whose profile it was; all optional)."""
 
     video_id: uuid.UUID | None = None
     live_id: uuid.UUID | None = None
     share_code: str | None = Field(default=None, max_length=16)
+    showcase_id: uuid.UUID | None = None
 
     def as_dict(self) -> dict[str, str]:
         """The non-empty fields as strings (CartItem.source)."""

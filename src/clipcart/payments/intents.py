@@ -37,15 +37,19 @@ _status_listeners: list[StatusListener] = []
 
 
 def on_status_change(listener: StatusListener) -> None:
-    """Call `listener(intent, previous_status, session)` after every status change, inside
-    the transaction that made it (registering the same listener twice keeps one)."""
+    """Call `listener(intent, previous_status, session)` after every status change and every
+    refund (a second partial refund keeps the status), inside the transaction that made it
+    (registering the same listener twice keeps one)."""
     if listener not in _status_listeners:
         _status_listeners.append(listener)
 
 
-async def notify_listeners(intent: PaymentIntent, previous: str, session: AsyncSession) -> None:
-    """Tell the listeners when `intent` left `previous` (inside the caller's transaction)."""
-    if intent.status != previous:
+async def notify_listeners(
+    intent: PaymentIntent, previous: str, session: AsyncSession, *, refunded: bool = False
+) -> None:
+    """Tell the listeners when `intent` left `previous` or money was `refunded` (inside the
+    caller's transaction)."""
+    if intent.status != previous or refunded:
         for listener in _status_listeners:
             await listener(intent, previous, session)
 

@@ -38,7 +38,8 @@ async def apply_charge(
     ledger hold, refunds the ledger refund, in this same transaction. Whether it changed."""
     before = (intent.status, intent.amount_captured, intent.amount_refunded)
     await _apply_charge(intent, charge, reason, provider_event_id, session)
-    await notify_listeners(intent, before[0], session)
+    refunded = intent.amount_refunded != before[2]
+    await notify_listeners(intent, before[0], session, refunded=refunded)
     return (intent.status, intent.amount_captured, intent.amount_refunded) != before
 
 

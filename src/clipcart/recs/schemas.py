@@ -20,9 +20,11 @@ Per type (required fields marked *, the rest optional):
 - impression:  video_id*                    (the video came on screen; counts as a view)
 - watch:       video_id*, watch_ms*, duration_ms, completed (bool, default false)
 - replay:      video_id*
-- chip_tap:    product_id*, video_id
-- sheet_open:  product_id*, video_id
-- add_to_cart: product_id*, variant_id*, video_id
+- chip_tap:    product_id*, video_id, target_id
+- sheet_open:  product_id*, video_id, target_id
+- add_to_cart: product_id*, variant_id*, video_id, target_id
+  (target_id on these three: the creator whose showcase the product was tapped in, with
+  surface `profile`; it credits the creator's showcase for a purchase that follows)
 - share:       video_id*, channel* (<= 32 chars of [a-z0-9_], e.g. copy_link, native)
 - follow:      target_id* (the user followed), video_id
 - like:        video_id*
@@ -81,17 +83,20 @@ class ReplayIn(_EventBase):
 class ChipTapIn(_EventBase):
     type: Literal["chip_tap"]
     product_id: uuid.UUID
+    target_id: uuid.UUID | None = None
 
 
 class SheetOpenIn(_EventBase):
     type: Literal["sheet_open"]
     product_id: uuid.UUID
+    target_id: uuid.UUID | None = None
 
 
 class AddToCartIn(_EventBase):
     type: Literal["add_to_cart"]
     product_id: uuid.UUID
     variant_id: uuid.UUID
+    target_id: uuid.UUID | None = None
 
 
 class ShareIn(_EventBase):

@@ -351,10 +351,16 @@ _TOUCH_TYPES = tuple(
 )
 
 
-async def last_product_touch(
-    user_id: uuid.UUID, product_id: uuid.UUID, *, since: datetime, session: AsyncSession
-) -> EventRecord | None:
-    """The user's latest chip tap, sheet open or add to cart of the product since `since`."""
+async def product_touches(
+    user_id: uuid.UUID,
+    product_id: uuid.UUID,
+    *,
+    since: datetime,
+    limit: int = 20,
+    session: AsyncSession,
+) -> list[EventRecord]:
+    """The user's latest chip taps, sheet opens and adds to cart of the product since `since`,
+    newest first (at most `limit`)."""
     statement = (
         select(_TABLE)
         .where(
@@ -364,10 +370,9 @@ async def last_product_touch(
             _TABLE.c.type.in_(_TOUCH_TYPES),
         )
         .order_by(_TABLE.c.occurred_at.desc(), _TABLE.c.id.desc())
-        .limit(1)
+        .limit(limit)
     )
-    row = (await session.execute(statement)).first()
-    return _record(row) if row is not None else None
+    return [_record(row) for row in await session.execute(statement)]
 
 
 async def video_event_times(

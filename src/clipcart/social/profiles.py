@@ -85,10 +85,34 @@ async def showcase(
         price = Money(min(prices), product.currency).format() if prices else None
         items.append(
             ShowcaseItem(
-                product_id=product.id, title=product.title, price=price, url=f"/p/{product.id}"
+                product_id=product.id,
+                title=product.title,
+                price=price,
+                url=f"/p/{product.id}?showcase={user.id}",
             )
         )
     return items
+
+
+async def is_in_showcase(
+    creator_id: uuid.UUID, product_id: uuid.UUID, *, session: AsyncSession
+) -> bool:
+    """Whether the product is in the person's showcase: added by hand, or tagged in one of
+    their public videos (what `showcase` lists)."""
+    if product_id in await affiliate.showcase_product_ids(creator_id, session=session):
+        return True
+    tagged = await session.scalar(
+        select(VideoTag.product_id)
+        .join(Video, Video.id == VideoTag.video_id)
+        .where(
+            Video.owner_id == creator_id,
+            Video.status == "ready",
+            Video.visibility == "public",
+            VideoTag.product_id == product_id,
+        )
+        .limit(1)
+    )
+    return tagged is not None
 
 
 async def owned_shops(user: User, *, session: AsyncSession) -> list[tuple[str, str]]:

@@ -51,6 +51,7 @@ from clipcart.social.counters import (
     viewer_video_state,
 )
 from clipcart.social.models import Block, Privacy, Share, ShopFollow, UserFollow, VideoLike
+from clipcart.social.profiles import is_in_showcase
 from clipcart.social.reports import report
 from clipcart.social.saves import (
     create_collection,
@@ -94,6 +95,7 @@ __all__ = [
     "is_blocked_between",
     "is_follower",
     "is_following",
+    "is_in_showcase",
     "like_comment",
     "like_video",
     "liked_video_ids",

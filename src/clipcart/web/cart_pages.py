@@ -19,7 +19,7 @@ from clipcart.core.errors import AppError, NotFound
 from clipcart.core.routing import DbSession, make_router
 from clipcart.recs.router import VISITOR_COOKIE, VISITOR_COOKIE_MAX_AGE
 from clipcart.web.flash import flash
-from clipcart.web.forms import see_other
+from clipcart.web.forms import purchase_source, purchase_source_params, see_other
 from clipcart.web.templating import render
 from clipcart.web.viewer import Viewer
 
@@ -96,13 +96,14 @@ async def add_to_cart(request: Request, viewer: Viewer, session: DbSession) -> R
         response = see_other("/cart")
         flash(response, f"Choose a quantity from 1 to {MAX_FORM_QUANTITY}.", kind="error")
         return response
+    source = purchase_source(form)  # the video, share link or showcase the page came from
     if form.get("action") == "buy":
-        return see_other(
-            "/checkout?" + urlencode({"variant": str(variant_id), "quantity": quantity})
-        )
+        carried = purchase_source_params(source)
+        query = {"variant": str(variant_id), "quantity": str(quantity), **carried}
+        return see_other("/checkout?" + urlencode(query))
     owner, fresh = await _owner(request, viewer, session)
     try:
-        await carts.add_item(owner, variant_id, quantity, source=None, session=session)
+        await carts.add_item(owner, variant_id, quantity, source=source or None, session=session)
     except AppError as error:
         response = see_other("/cart")
         flash(response, _message(error), kind="error")

@@ -21,7 +21,13 @@ from clipcart.core.errors import AppError
 from clipcart.core.routing import DbSession, make_router
 from clipcart.payments import service as payments
 from clipcart.web.flash import flash
-from clipcart.web.forms import FormErrors, errors_from_app_error, form_values, see_other
+from clipcart.web.forms import (
+    FormErrors,
+    errors_from_app_error,
+    form_values,
+    purchase_source,
+    see_other,
+)
 from clipcart.web.templating import render
 from clipcart.web.viewer import SignedInViewer
 
@@ -121,7 +127,7 @@ async def delete_address(
 
 
 def _buy_now_items(request: Request) -> list[dict[str, Any]] | None:
-    """The Buy now item from the query (?variant=&quantity=&video=&live=&share=), or None
+    """The Buy now item from the query (?variant=&quantity=&video=&live=&share=&showcase=), or None
     to check out the cart."""
     raw = request.query_params.get("variant")
     if not raw:
@@ -135,11 +141,7 @@ def _buy_now_items(request: Request) -> list[dict[str, Any]] | None:
     except ValueError:
         quantity = 1
     item: dict[str, Any] = {"variant_id": str(variant_id), "quantity": quantity}
-    source: dict[str, str] = {}
-    for name, key in (("video", "video_id"), ("live", "live_id"), ("share", "share_code")):
-        value = (request.query_params.get(name) or "").strip()
-        if value and len(value) <= 100:
-            source[key] = value
+    source = purchase_source(request.query_params)
     if source:
         item["source"] = source
     return [item]

@@ -98,3 +98,29 @@ def login_redirect(request: Request) -> RedirectResponse:
     if request.url.query:
         target = f"{target}?{request.url.query}"
     return see_other(f"/login?next={quote(safe_next(target), safe='/@')}")
+
+
+PURCHASE_SOURCE_PARAMS = {
+    "video": "video_id",
+    "live": "live_id",
+    "share": "share_code",
+    "showcase": "showcase_id",
+}
+"""Where a purchase came from, as pages carry it (`?video=&live=&share=&showcase=`, or hidden
+form fields of those names) -> the key the cart and checkout keep it under."""
+
+
+def purchase_source(values: Mapping[str, Any]) -> dict[str, str]:
+    """The purchase source a page was given (its query or form), keyed as the cart keeps it;
+    empty or over-long values are dropped (checkout checks the rest)."""
+    source: dict[str, str] = {}
+    for param, key in PURCHASE_SOURCE_PARAMS.items():
+        value = str(values.get(param) or "").strip()
+        if value and len(value) <= 100:
+            source[key] = value
+    return source
+
+
+def purchase_source_params(source: Mapping[str, str]) -> dict[str, str]:
+    """A purchase source as pages carry it (the inverse of `purchase_source`)."""
+    return {param: source[key] for param, key in PURCHASE_SOURCE_PARAMS.items() if key in source}

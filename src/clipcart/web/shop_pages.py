@@ -32,6 +32,8 @@ from clipcart.web.forms import (
     errors_from_app_error,
     errors_from_validation,
     form_values,
+    purchase_source,
+    purchase_source_params,
     see_other,
 )
 from clipcart.web.templating import render
@@ -244,10 +246,16 @@ async def product_page(
     is_staff = viewer is not None and await shops.is_shop_staff(
         viewer.id, product.shop_id, session=session
     )
+    # Where the buyer came from (a video, a share link ?s=, a creator's showcase), carried by
+    # the buy form so that the purchase is credited to whoever led to it.
+    query = dict(request.query_params)
+    query.setdefault("share", query.get("s", ""))
+    carried = purchase_source_params(purchase_source(query))
     return render(
         request,
         "catalog/product.html",
         {
+            "buy_source": carried,
             "product": data,
             "chosen": chosen,
             "summary": catalog_domain.plain_text(product.description_html, 200),

@@ -31,7 +31,7 @@ export class BuyControls {
   /**
    * @param {object} options
    * @param {boolean} options.signedIn
-   * @param {object} options.source  {video_id?, live_id?, share_code?}
+   * @param {object} options.source  {video_id?, live_id?, share_code?, showcase_id?}
    * @param {(view: HTMLElement|null) => void} options.showConfirm  show (or hide with null)
    *   the confirm view in place of the product view
    */

@@ -146,12 +146,13 @@ export async function addToCart(variantId, quantity, source) {
   return result;
 }
 
-/** The checkout page's address for Buy now: `/checkout?variant=…&quantity=…&video=…`. */
+/** The checkout page's address for Buy now: `/checkout?variant=…&quantity=…&video=…&showcase=…`. */
 export function checkoutUrl(variantId, quantity, source = {}) {
   const params = new URLSearchParams({ variant: variantId, quantity: String(quantity) });
   if (source.video_id) params.set("video", source.video_id);
   if (source.live_id) params.set("live", source.live_id);
   if (source.share_code) params.set("share", source.share_code);
+  if (source.showcase_id) params.set("showcase", source.showcase_id);
   return `/checkout?${params}`;
 }
 

@@ -1,6 +1,7 @@
 // The product page: Add to cart with a toast, Buy now (confirm sheet or checkout) and the
 // flash deal of the chosen variant. Without this file the buy form posts to /cart/items.
 
+import { EventQueue } from "../feed/events.js";
 import { BuyControls } from "./buy-controls.js";
 import { dealBanner, loadDeal } from "./deal.js";
 import { element } from "./shared.js";
@@ -32,7 +33,15 @@ if (form && dataNode) {
   const params = new URLSearchParams(location.search);
   const source = {};
   if (params.get("video")) source.video_id = params.get("video");
-  if (params.get("s")) source.share_code = params.get("s");
+  const share = params.get("s") || params.get("share");
+  if (share) source.share_code = share;
+  const showcase = params.get("showcase");
+  if (showcase) {
+    // Opened from a creator's showcase: the tap is the touch a later purchase is credited to.
+    source.showcase_id = showcase;
+    const productId = document.querySelector("[data-product]").dataset.product;
+    new EventQueue("profile").record("chip_tap", { product_id: productId, target_id: showcase });
+  }
   const controls = new BuyControls({
     signedIn: form.dataset.signedIn === "true",
     source,
