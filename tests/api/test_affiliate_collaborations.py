@@ -20,7 +20,7 @@ from clipcart.core.errors import Forbidden
 from clipcart.social import profiles
 from tests.api.test_accounts_auth import API, assert_problem, new_client, signup
 from tests.api.test_commerce_fulfilment import frozen
-from tests.commerce_factories import SellerMaker, commerce_sandbox, seller
+from tests.commerce_factories import SellerMaker, commerce_sandbox, product_body, seller
 
 __all__ = ["commerce_sandbox", "frozen", "seller"]
 
@@ -174,3 +174,34 @@ async def test_showcase_and_a_sample_whose_deadline_is_missed(
     missed = (await maya.get(f"{AFFILIATE}/me/samples")).json()[0]
     assert missed["status"] == "missed" and missed["missed_at"]
     await maya.aclose()
+
+
+async def test_offers_filtered_by_a_category_include_its_subcategories(
+    app: Any, seller: SellerMaker
+) -> None:
+    shop = await seller("olivia", "acme", price=2_000)  # Glow Serum, no category
+    tee = await shop.client.post(
+        f"{API}/shops/acme/products",
+        json={**product_body(title="Linen Tee", sku_prefix="TEE"), "category_id": 212},
+    )
+    assert tee.status_code == 201, tee.text
+    for product_id in (str(shop.product_id), tee.json()["id"]):
+        opened = await shop.client.post(
+            f"{AFFILIATE}/shops/acme/collaborations",
+            json={"product_id": product_id, "rate_bp": 1000},
+        )
+        assert opened.status_code == 201, opened.text
+    maya, _maya_id = await creator(app, "maya")
+    assert len(await offers(maya)) == 2
+    # 212 is Apparel & Accessories > Clothing > Shirts & Tops; 1604 is its parent, Clothing.
+    for category_id in (1604, 212):
+        found = await offers(maya, category_id=category_id)
+        assert [offer["title"] for offer in found] == ["Linen Tee"]
+    assert await offers(maya, category_id=5608) == []  # Luggage & Bags > Tote Bags
+
+    page = await maya.get("/studio/affiliate?category_id=1604", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Linen Tee" in page.text and "Glow Serum" not in page.text
+    assert '<option value="1604" selected>Apparel &amp; Accessories &gt; Clothing</option>' in (
+        page.text
+    )

@@ -13,6 +13,7 @@ from clipcart.affiliate import domain
 from clipcart.affiliate.collaborations import offers_for
 from clipcart.affiliate.models import Commission, ShowcaseItem
 from clipcart.affiliate.schemas import OfferOut
+from clipcart.catalog import domain as catalog_domain
 from clipcart.catalog import service as catalog
 from clipcart.core.errors import ValidationFailed
 from clipcart.core.money import Money
@@ -25,7 +26,7 @@ SORTS = ("commission", "rate", "price", "sales")
 class OfferFilters:
     """How a creator narrows the products open to them."""
 
-    category_id: int | None = None
+    category_id: int | None = None  # the category or any of its subcategories
     min_rate_bp: int | None = None
     min_price: int | None = None
     max_price: int | None = None
@@ -62,6 +63,11 @@ async def browse_offers(
     products = await catalog.products_by_ids(list(offers), session=session)
     sales = await _sales(list(products), session)
     showcased = await _showcased(creator_id, session)
+    categories = (
+        set(catalog_domain.category_and_descendants(filters.category_id))
+        if filters.category_id is not None
+        else None
+    )
     found: list[OfferOut] = []
     for product in products.values():
         offer = offers[product.id]
@@ -69,7 +75,7 @@ async def browse_offers(
         price = min(prices) if prices else None
         checks = (
             product.status == "active",
-            filters.category_id is None or product.category_id == filters.category_id,
+            categories is None or product.category_id in categories,
             filters.min_rate_bp is None or offer.rate_bp >= filters.min_rate_bp,
             filters.min_price is None or (price is not None and price >= filters.min_price),
             filters.max_price is None or (price is not None and price <= filters.max_price),

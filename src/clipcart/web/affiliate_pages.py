@@ -28,6 +28,7 @@ from clipcart.shops.models import Shop
 from clipcart.web import charts
 from clipcart.web.flash import flash
 from clipcart.web.forms import see_other
+from clipcart.web.shop_pages import browse_categories
 from clipcart.web.templating import render
 from clipcart.web.viewer import SignedInViewer
 
@@ -131,6 +132,8 @@ async def creator_center(request: Request, viewer: SignedInViewer, session: DbSe
         "status_labels": STATUS_LABELS,
         "offers": offers,
         "filters": {key: query.get(key, "") for key in ("min_rate", "max_price", "min_sales")},
+        "categories": browse_categories(),
+        "selected_category": filters.category_id,
         "sort": filters.sort,
         "sorts": browse.SORTS,
         "samples": own_samples,
