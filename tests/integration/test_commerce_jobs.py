@@ -105,6 +105,7 @@ async def test_run_all_moves_each_kind_of_work(
         "returns_approved": 1,
         "completed": 0,  # the shipped one was delivered just now; the other has a return open
         "refunds_finished": 0,
+        "shops_scored": 1,  # two orders due now: too few for a score, but counted
     }
     assert (await order_row(unpaid)).status == "cancelled"
     assert (await order_row(shipped["id"])).status == "delivered"
@@ -136,6 +137,7 @@ def test_the_consumer_knows_the_commerce_and_notification_jobs() -> None:
         "clipcart.commerce.tasks.commerce.complete_orders",
         "clipcart.commerce.tasks.commerce.approve_returns",
         "clipcart.commerce.tasks.commerce.finish_refunds",
+        "clipcart.commerce.tasks.commerce.score_shops",
     }
     assert (
         periodic
@@ -154,7 +156,13 @@ def test_the_consumer_knows_the_commerce_and_notification_jobs() -> None:
         name.rsplit(".", 2)[-2] + "." + name.rsplit(".", 1)[-1] for name in periodic
     }
     any_minute = datetime(2026, 11, 24, 10, 7)  # huey compares naive times
-    assert all(task.validate_datetime(any_minute) for task in scheduled.values())
+    hourly = {"commerce.score_shops"}
+    assert all(
+        task.validate_datetime(any_minute) for name, task in scheduled.items() if name not in hourly
+    )
+    score_shops = scheduled["commerce.score_shops"]
+    runs = [datetime(2026, 11, 24, 10, minute) for minute in range(60)]
+    assert [run.minute for run in runs if score_shops.validate_datetime(run)] == [17]
 
 
 async def test_a_buyer_confirmation_is_not_moved_again_by_the_job(

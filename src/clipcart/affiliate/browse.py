@@ -31,6 +31,7 @@ class OfferFilters:
     min_price: int | None = None
     max_price: int | None = None
     shop_id: uuid.UUID | None = None
+    min_shop_score: int | None = None  # shops without a score yet are left out
     min_sales: int | None = None
     sort: str = "commission"
 
@@ -80,6 +81,8 @@ async def browse_offers(
             filters.min_price is None or (price is not None and price >= filters.min_price),
             filters.max_price is None or (price is not None and price <= filters.max_price),
             filters.shop_id is None or product.shop_id == filters.shop_id,
+            filters.min_shop_score is None
+            or (product.shop.fulfilment_score or -1) >= filters.min_shop_score,
             filters.min_sales is None or sales.get(product.id, 0) >= filters.min_sales,
         )
         if not all(checks):
@@ -92,6 +95,7 @@ async def browse_offers(
                 title=product.title,
                 shop_id=product.shop_id,
                 shop_name=product.shop.name,
+                shop_score=product.shop.fulfilment_score,
                 category_id=product.category_id,
                 kind=offer.collaboration.kind,
                 rate_bp=offer.rate_bp,

@@ -123,6 +123,9 @@ async def offers(
     min_price: Annotated[int | None, Query(ge=0)] = None,
     max_price: Annotated[int | None, Query(ge=0)] = None,
     shop_id: uuid.UUID | None = None,
+    min_shop_score: Annotated[
+        int | None, Query(ge=0, le=100, description="The shop's fulfilment score, in percent")
+    ] = None,
     min_sales: Annotated[int | None, Query(ge=0)] = None,
     sort: str = "commission",
 ) -> list[OfferOut]:
@@ -133,6 +136,7 @@ async def offers(
         min_price=min_price,
         max_price=max_price,
         shop_id=shop_id,
+        min_shop_score=min_shop_score,
         min_sales=min_sales,
         sort=sort,
     )

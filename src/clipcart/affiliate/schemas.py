@@ -69,6 +69,7 @@ class OfferOut(BaseModel):
     title: str
     shop_id: uuid.UUID
     shop_name: str
+    shop_score: int | None  # the shop's fulfilment score in percent; None: too few orders yet
     category_id: int | None
     kind: str
     rate_bp: int

@@ -1,6 +1,7 @@
 """Commerce periodic jobs, every minute: expire unpaid reservations, deliver orders shipped long
 ago, complete orders whose return window is over (releasing the escrow), approve returns the
-shop did not answer, finish refunds a crash interrupted. Each order or return moves in its own
+shop did not answer, finish refunds a crash interrupted; and every hour, each shop's fulfilment
+score. Each order or return moves in its own
 unit of work, so one failure stops nothing else and a rerun (or a second worker) changes
 nothing already done. The plain async functions are what the tests call."""
 
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from huey import crontab
 
 import clipcart.commerce.payment_tasks  # noqa: F401  (the capture and late-refund jobs)
-from clipcart.commerce import cancelling, fulfilment, reservations, returns
+from clipcart.commerce import cancelling, fulfilment, reservations, returns, shop_scores
 from clipcart.core.db import unit_of_work
 from clipcart.core.jobs import huey, run_async
 
@@ -112,6 +113,12 @@ async def finish_refunds() -> int:
     return orders_done + returns_done
 
 
+async def score_shops() -> int:
+    """Refresh every shop's fulfilment score from its recent orders; how many changed."""
+    async with unit_of_work() as session:
+        return await shop_scores.refresh_shop_scores(session=session)
+
+
 async def run_all() -> dict[str, int]:
     """Every commerce job once (the demo, tests and an operator's manual run)."""
     return {
@@ -120,6 +127,7 @@ async def run_all() -> dict[str, int]:
         "returns_approved": await approve_unanswered_returns(),
         "completed": await complete_orders(),
         "refunds_finished": await finish_refunds(),
+        "shops_scored": await score_shops(),
     }
 
 
@@ -138,4 +146,7 @@ approve_returns_job = huey.periodic_task(_every_minute, name="commerce.approve_r
 )
 finish_refunds_job = huey.periodic_task(_every_minute, name="commerce.finish_refunds")(
     run_async(finish_refunds)
+)
+score_shops_job = huey.periodic_task(crontab(minute="17"), name="commerce.score_shops")(
+    run_async(score_shops)
 )

@@ -1,9 +1,11 @@
-"""Pure shop rules: handles, countries, currencies, the shipping profile and staff roles."""
+"""Pure shop rules: handles, countries, currencies, the shipping profile, staff roles and the
+fulfilment score."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from babel import Locale
@@ -113,3 +115,39 @@ def logo_url(key: str | None, size: int) -> str | None:
         return None
     fitting = [stored for stored in sorted(LOGO_SIZES) if stored >= size]
     return "/media/shops/" + logo_filename(key, fitting[0] if fitting else max(LOGO_SIZES))
+
+
+# A shop's fulfilment score: of its orders paid in the last SCORE_WINDOW_DAYS that are due by
+# now, the share it kept: shipped within its processing days plus a day's grace, and not
+# cancelled by the shop. Orders the buyer cancelled are not the shop's doing and do not count.
+SCORE_WINDOW_DAYS = 90
+SCORE_GRACE_DAYS = 1
+MIN_SCORED_ORDERS = 5
+
+
+def order_kept(
+    *,
+    paid_at: datetime,
+    shipped_at: datetime | None,
+    cancelled: bool,
+    cancelled_by_buyer: bool,
+    processing_days: int,
+    now: datetime,
+) -> bool | None:
+    """Whether the shop kept a paid order: True shipped on time; False shipped late, cancelled
+    by the shop (or the system), or not shipped past its ship-by day; None not due yet or
+    cancelled by the buyer."""
+    ship_by = paid_at + timedelta(days=processing_days + SCORE_GRACE_DAYS)
+    if shipped_at is not None:
+        return shipped_at <= ship_by
+    if cancelled:
+        return None if cancelled_by_buyer else False
+    return False if now > ship_by else None
+
+
+def fulfilment_score(due: int, kept: int) -> int | None:
+    """The score in percent (rounded down, so 100 means every order was kept), or None when
+    fewer than MIN_SCORED_ORDERS orders are due: too few to judge a shop by."""
+    if due < MIN_SCORED_ORDERS:
+        return None
+    return 100 * min(kept, due) // due

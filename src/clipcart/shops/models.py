@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clipcart.core import clock
@@ -32,6 +32,10 @@ class Shop(IdMixin, TimestampMixin, Base):
     processing_days: Mapped[int] = mapped_column(default=2)
     # "active" or "suspended" (by a moderator): a suspended shop's products are not sold or shown
     status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    # Orders kept on time, in percent (shops.domain.fulfilment_score; None: too few orders),
+    # and how many orders it was judged on; refreshed by a commerce job.
+    fulfilment_score: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    fulfilment_orders: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint("handle = lower(handle)", name="handle_lower_case"),

@@ -130,4 +130,6 @@ def shop_summary(shop: Shop) -> dict[str, Any]:
         "free_from": None if threshold is None else Money(threshold, shop.currency).format(),
         "free_shipping": shop.shipping_flat_rate == 0,
         "processing_days": shop.processing_days,
+        "fulfilment_score": shop.fulfilment_score,
+        "fulfilment_orders": shop.fulfilment_orders,
     }

@@ -336,3 +336,19 @@ async def set_shop_status(shop: Shop, status: str, *, session: AsyncSession) -> 
     shop.status = status
     await session.flush()
     return shop
+
+
+async def record_fulfilment_scores(
+    tallies: dict[uuid.UUID, tuple[int, int]], *, session: AsyncSession
+) -> int:
+    """Set every shop's fulfilment score from its (orders due, orders kept) tally; shops not
+    in `tallies` had no orders due. How many shops' scores changed."""
+    changed = 0
+    for shop in await session.scalars(select(Shop)):
+        due, kept = tallies.get(shop.id, (0, 0))
+        score = domain.fulfilment_score(due, kept)
+        if (shop.fulfilment_score, shop.fulfilment_orders) != (score, due):
+            shop.fulfilment_score, shop.fulfilment_orders = score, due
+            changed += 1
+    await session.flush()
+    return changed

@@ -50,6 +50,8 @@ SAMPLE_LABELS = {
     domain.FULFILLED: "Posted",
     domain.MISSED: "Deadline missed",
 }
+FILTER_FIELDS = ("min_rate", "max_price", "min_sales", "min_shop_score")
+SHOP_SCORE_CHOICES = (95, 90, 80)  # the creator center's "shop score" filter, in percent
 
 
 def _text(form: Any, name: str) -> str:
@@ -112,6 +114,7 @@ async def creator_center(request: Request, viewer: SignedInViewer, session: DbSe
         min_rate_bp=(_int(query.get("min_rate", "")) or 0) * 100 or None,
         max_price=(_int(query.get("max_price", "")) or 0) * 100 or None,
         min_sales=_int(query.get("min_sales", "")),
+        min_shop_score=_int(query.get("min_shop_score", "")),
         sort=str(query.get("sort")) if query.get("sort") in browse.SORTS else "commission",
     )
     report = await reports.creator_report(viewer, session=session)
@@ -131,7 +134,8 @@ async def creator_center(request: Request, viewer: SignedInViewer, session: DbSe
         "commissions": [service.commission_out(row) for row in commissions],
         "status_labels": STATUS_LABELS,
         "offers": offers,
-        "filters": {key: query.get(key, "") for key in ("min_rate", "max_price", "min_sales")},
+        "filters": {key: query.get(key, "") for key in FILTER_FIELDS},
+        "shop_scores": SHOP_SCORE_CHOICES,
         "categories": browse_categories(),
         "selected_category": filters.category_id,
         "sort": filters.sort,
