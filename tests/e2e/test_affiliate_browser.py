@@ -16,6 +16,7 @@ from sqlalchemy import select
 from clipcart.accounts import service as accounts
 from clipcart.accounts.models import User
 from clipcart.accounts.schemas import SignupIn
+from clipcart.affiliate.models import Commission
 from clipcart.catalog import service as catalog
 from clipcart.catalog.schemas import ProductIn, VariantIn
 from clipcart.core.db import unit_of_work
@@ -23,6 +24,9 @@ from clipcart.demo.affiliate import seed_affiliate_story
 from clipcart.shops import service as shops
 from clipcart.shops.schemas import ShopIn
 from tests.e2e.conftest import PageProblems
+from tests.e2e.test_commerce_browser import CARD_OK
+from tests.e2e.test_commerce_browser import _add_card as add_card
+from tests.e2e.test_commerce_browser import _fill_address as fill_address
 from tests.e2e.test_pages_browser import PASSWORD, log_in, screenshot, sign_up
 
 pytestmark = pytest.mark.browser
@@ -128,4 +132,48 @@ async def test_creator_center_and_shop_side_with_charts(page: Page, problems: Pa
         "Paused"
     )
     keep(await screenshot(page, "affiliate-shop-side-desktop", full_page=True))
+    assert problems.unexpected() == []
+
+
+async def test_a_purchase_from_a_creators_showcase_earns_her_commission(
+    page: Page, problems: PageProblems
+) -> None:
+    account = await sign_up(page, display_name="Cara Creator")
+    _seller_email, _shop_handle = await seed(account["handle"])
+    await page.goto("/studio/affiliate")
+    offer = page.locator(".affiliate-offer", has_text="Glow Serum")
+    await offer.get_by_role("button", name="Add to showcase").click()
+    await expect(page.get_by_text("Added to your showcase")).to_be_visible()
+
+    # A buyer finds the serum in her showcase and buys it.
+    await page.context.clear_cookies()
+    await sign_up(page, display_name="Bruno Buyer")
+    await page.goto(f"/@{account['handle']}")
+    await (
+        page.locator(".social-showcase").get_by_role("link", name=re.compile("Glow Serum")).click()
+    )
+    await expect(page).to_have_url(re.compile(r"/p/[0-9a-f-]{36}\?showcase=[0-9a-f-]{36}$"))
+    await page.get_by_role("button", name="Buy now").click()
+    await expect(page).to_have_url(re.compile(r"/checkout\?.*showcase=[0-9a-f-]{36}"))
+    await fill_address(page)
+    await page.get_by_role("button", name="Use this address").click()
+    await expect(page.locator("[data-address-list]")).to_contain_text("1 Market St")
+    await add_card(page, CARD_OK)
+    await page.locator("[data-pay]").click()
+    await expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}$"))
+    await expect(page.locator("[data-order-status]")).to_have_text("Paid")
+    order_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    async with unit_of_work() as session:
+        commission = await session.scalar(select(Commission).where(Commission.order_id == order_id))
+        assert commission is not None and commission.source_kind == "showcase"
+        assert commission.source_event_id is not None  # the showcase tap the page sent
+
+    # Cara sees it in her creator center, credited to her showcase.
+    await page.context.clear_cookies()
+    await log_in(page, account["email"])
+    await expect(page).not_to_have_url(re.compile(r"/login"))
+    await page.goto("/studio/affiliate")
+    row = page.get_by_role("row").filter(has_text="Your showcase")
+    await expect(row.first).to_contain_text("Glow Serum")
+    keep(await screenshot(page, "affiliate-showcase-commission-phone", full_page=True))
     assert problems.unexpected() == []
