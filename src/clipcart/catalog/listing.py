@@ -16,6 +16,7 @@ from clipcart.catalog import domain
 from clipcart.catalog.models import Product, Variant
 from clipcart.core.money import KNOWN_CURRENCIES, minor_unit_exponent
 from clipcart.core.pagination import paginate
+from clipcart.shops.models import Shop
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class ProductFilters:
     max_price: int | None = None
     in_stock: bool | None = None
     statuses: tuple[str, ...] = ("active",)
+    open_shops_only: bool = False  # leave out suspended shops' products (what buyers browse)
     search: str | None = None
     min_major: Decimal | None = None
     max_major: Decimal | None = None
@@ -52,6 +54,10 @@ def _filtered(filters: ProductFilters) -> Any:
     statement = select(Product).where(Product.status.in_(filters.statuses))
     if filters.shop_id is not None:
         statement = statement.where(Product.shop_id == filters.shop_id)
+    if filters.open_shops_only:
+        statement = statement.where(
+            exists().where(Shop.id == Product.shop_id, Shop.status == "active")
+        )
     if filters.category_id is not None:
         statement = statement.where(
             Product.category_id.in_(domain.category_and_descendants(filters.category_id))

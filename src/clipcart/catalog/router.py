@@ -69,6 +69,7 @@ async def list_products(
         max_price=max_price,
         in_stock=in_stock,
         search=q,
+        open_shops_only=True,
     )
     rows, next_cursor = await service.list_products(filters, session=db, cursor=cursor, limit=limit)
     return Page(items=[ProductOut.of(product) for product in rows], next_cursor=next_cursor)

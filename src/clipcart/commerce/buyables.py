@@ -41,7 +41,8 @@ class Buyable:
 
     @property
     def on_sale(self) -> bool:
-        return self.product.status == "active"
+        """Active, from a shop that is not suspended."""
+        return self.product.status == "active" and self.shop.status == "active"
 
 
 async def load_buyables(

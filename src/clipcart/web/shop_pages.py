@@ -104,6 +104,7 @@ async def shop_tab(request: Request, viewer: Viewer, session: DbSession) -> Resp
         max_major=max_major,
         in_stock=True if in_stock else None,
         search=(params.get("q") or "").strip()[:100] or None,
+        open_shops_only=True,
     )
     rows, next_cursor = await catalog.list_products(
         filters, session=session, cursor=params.get("cursor") or None, limit=24
@@ -204,13 +205,13 @@ async def open_shop(request: Request, viewer: SignedInViewer, session: DbSession
 async def shop_page(handle: str, request: Request, viewer: Viewer, session: DbSession) -> Response:
     """A shop's page: logo, description, policies and its active products."""
     shop = await shops.get_shop_by_handle(handle, session=session)
+    is_staff = viewer is not None and await shops.is_shop_staff(viewer.id, shop.id, session=session)
     rows, next_cursor = await catalog.list_products(
-        catalog.ProductFilters(shop_id=shop.id),
+        catalog.ProductFilters(shop_id=shop.id, open_shops_only=not is_staff),
         session=session,
         cursor=request.query_params.get("cursor") or None,
         limit=24,
     )
-    is_staff = viewer is not None and await shops.is_shop_staff(viewer.id, shop.id, session=session)
     return render(
         request,
         "shops/shop.html",
