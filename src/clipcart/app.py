@@ -87,6 +87,10 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
 
+    # Routes are matched in order, each included router's one by one: the event stream and the
+    # feed, asked for every few seconds by every viewer, come first (their paths are their own).
+    app.include_router(events_api)
+    app.include_router(feed_api)
     app.include_router(ops_router)
     app.include_router(accounts_api)
     app.include_router(payments_api)
@@ -101,8 +105,6 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(commerce_api)
     app.include_router(fulfilment_api)
     app.include_router(affiliate_api)
-    app.include_router(events_api)
-    app.include_router(feed_api)
     if settings.payments_sandbox_enabled:
         app.include_router(sandbox_api)
     app.include_router(web_router)
