@@ -45,8 +45,9 @@ class UnitOfWorkRoute(APIRoute):
         return run_in_unit_of_work
 
 
-def get_session(request: Request) -> AsyncSession:
-    """The request's session (opened by UnitOfWorkRoute)."""
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session (opened by UnitOfWorkRoute). A coroutine on purpose: FastAPI runs
+    a plain-function dependency in a worker thread, a thread hop on every request."""
     session: AsyncSession = request.state.db
     return session
 
