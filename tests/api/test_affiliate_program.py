@@ -68,11 +68,20 @@ async def send_events(client: httpx.AsyncClient, *events: dict[str, Any]) -> Non
     assert response.status_code in (200, 202), response.text
 
 
-async def buy(shopper: Buyer, shop: Seller, *, video_id: str | None = None) -> dict[str, Any]:
-    """Place and pay one unit of the shop's product (through the video's chip when given)."""
+async def buy(
+    shopper: Buyer,
+    shop: Seller,
+    *,
+    video_id: str | None = None,
+    source: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Place and pay one unit of the shop's product (through the video's chip, or from the
+    `source` given)."""
     item: dict[str, Any] = {"variant_id": str(shop.variant_id), "quantity": 1}
     if video_id is not None:
         item["source"] = {"video_id": video_id}
+    if source is not None:
+        item["source"] = source
     placed = await place(shopper.client, items=[item])
     assert placed.status_code == 201, placed.text
     paid = await pay(shopper.client, placed.json()["checkout_id"])

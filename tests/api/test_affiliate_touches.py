@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import uuid
-from typing import Any
 
 from clipcart.core.clock import FrozenClock
 from tests.api.test_accounts_auth import API
@@ -28,8 +27,7 @@ from tests.commerce_factories import (
     SellerMaker,
     buyer,
     commerce_sandbox,
-    pay,
-    place,
+    place_and_pay,
     seller,
 )
 
@@ -57,14 +55,12 @@ async def showcasing_creator(buyer: BuyerMaker, shop: Seller, handle: str) -> Bu
     return creator
 
 
-async def buy_with(shopper: Buyer, shop: Seller, source: dict[str, str]) -> dict[str, Any]:
-    item = {"variant_id": str(shop.variant_id), "quantity": 1, "source": source}
-    placed = await place(shopper.client, items=[item])
-    assert placed.status_code == 201, placed.text
-    paid = await pay(shopper.client, placed.json()["checkout_id"])
-    assert paid.status_code == 200 and paid.json()["all_paid"], paid.text
-    order: dict[str, Any] = placed.json()["orders"][0]
-    return order
+async def showcase_world(seller: SellerMaker, buyer: BuyerMaker) -> tuple[Seller, Buyer, Buyer]:
+    """A shop's $50 product open to creators at 10%, Cara who showcases it, and Bob."""
+    shop = await seller("olivia", "acme", price=5_000, stock=10)
+    await open_collaboration(shop, rate_bp=1000)
+    cara = await showcasing_creator(buyer, shop, "cara")
+    return shop, cara, await buyer("bob")
 
 
 async def line_source(shopper: Buyer, order_id: str) -> str:
@@ -76,10 +72,7 @@ async def line_source(shopper: Buyer, order_id: str) -> str:
 async def test_a_purchase_from_a_showcase_is_credited_to_its_creator(
     seller: SellerMaker, buyer: BuyerMaker, frozen: FrozenClock
 ) -> None:
-    shop = await seller("olivia", "acme", price=5_000, stock=10)
-    await open_collaboration(shop, rate_bp=1000)
-    cara = await showcasing_creator(buyer, shop, "cara")
-    bob = await buyer("bob")
+    shop, cara, bob = await showcase_world(seller, buyer)
 
     # Her profile links the product with her showcase; the product page carries it.
     profile = await bob.client.get(f"/@{cara.handle}", headers=HTML)
@@ -102,7 +95,7 @@ async def test_a_purchase_from_a_showcase_is_credited_to_its_creator(
         },
     )
     later(frozen, minutes=2)
-    order = await buy_with(bob, shop, {"showcase_id": str(cara.id)})
+    order = await buy(bob, shop, source={"showcase_id": str(cara.id)})
 
     [commission] = await commissions(cara.client)
     assert commission["order_id"] == order["id"]
@@ -112,17 +105,14 @@ async def test_a_purchase_from_a_showcase_is_credited_to_its_creator(
     assert await line_source(bob, order["id"]) == "showcase"
 
     # Her own purchase from her own showcase earns nothing.
-    await buy_with(cara, shop, {"showcase_id": str(cara.id)})
+    await buy(cara, shop, source={"showcase_id": str(cara.id)})
     assert [row["order_id"] for row in await commissions(cara.client)] == [order["id"]]
 
 
 async def test_an_earlier_showcase_tap_is_found_past_a_tap_with_no_creator(
     seller: SellerMaker, buyer: BuyerMaker, frozen: FrozenClock
 ) -> None:
-    shop = await seller("olivia", "acme", price=5_000, stock=10)
-    await open_collaboration(shop)
-    cara = await showcasing_creator(buyer, shop, "cara")
-    bob = await buyer("bob")
+    shop, cara, bob = await showcase_world(seller, buyer)
     await send_events(
         bob.client,
         {
@@ -161,7 +151,7 @@ async def test_a_showcase_claim_for_a_product_not_in_it_credits_no_one(
             "target_id": str(dana.id),
         },
     )
-    order = await buy_with(bob, shop, {"showcase_id": str(dana.id)})
+    order = await buy(bob, shop, source={"showcase_id": str(dana.id)})
     assert await commissions(dana.client) == []
     assert await line_source(bob, order["id"]) == "direct"
 
@@ -169,10 +159,7 @@ async def test_a_showcase_claim_for_a_product_not_in_it_credits_no_one(
 async def test_the_buy_form_without_javascript_carries_the_showcase(
     seller: SellerMaker, buyer: BuyerMaker
 ) -> None:
-    shop = await seller("olivia", "acme", price=5_000, stock=10)
-    await open_collaboration(shop)
-    cara = await showcasing_creator(buyer, shop, "cara")
-    bob = await buyer("bob")
+    shop, cara, bob = await showcase_world(seller, buyer)
     csrf = (await bob.client.get(f"{API}/auth/csrf")).json()["csrf_token"]
     form = {
         "csrf_token": csrf,
@@ -187,29 +174,17 @@ async def test_the_buy_form_without_javascript_carries_the_showcase(
     )
     added = await bob.client.post("/cart/items", data={**form, "action": "cart"})
     assert added.status_code == 303 and added.headers["location"] == "/cart"
-    order = (await buy_with_cart(bob))[0]
+    [order] = await place_and_pay(bob)
     [commission] = await commissions(cara.client)
     assert (commission["order_id"], commission["source_kind"]) == (order["id"], "showcase")
-
-
-async def buy_with_cart(shopper: Buyer) -> list[dict[str, Any]]:
-    placed = await place(shopper.client)
-    assert placed.status_code == 201, placed.text
-    paid = await pay(shopper.client, placed.json()["checkout_id"])
-    assert paid.status_code == 200 and paid.json()["all_paid"], paid.text
-    orders: list[dict[str, Any]] = placed.json()["orders"]
-    return orders
 
 
 async def test_a_refund_made_through_the_payments_api_claws_the_commission_back(
     seller: SellerMaker, buyer: BuyerMaker, frozen: FrozenClock
 ) -> None:
-    shop = await seller("olivia", "acme", price=5_000, stock=10)
-    await open_collaboration(shop, rate_bp=1000)
-    cara = await showcasing_creator(buyer, shop, "cara")
-    bob = await buyer("bob")
-    first = await buy_with(bob, shop, {"showcase_id": str(cara.id)})
-    second = await buy_with(bob, shop, {"showcase_id": str(cara.id)})
+    shop, cara, bob = await showcase_world(seller, buyer)
+    first = await buy(bob, shop, source={"showcase_id": str(cara.id)})
+    second = await buy(bob, shop, source={"showcase_id": str(cara.id)})
     await make_admin(bob.client, "olivia")  # the platform's admin here: Olivia's account
 
     async def refund(order_id: str, amount: int) -> None:
