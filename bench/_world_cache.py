@@ -35,7 +35,7 @@ class World:
     """A built world: where it lives and what its generator reported."""
 
     backend: str  # "sqlite" or "postgres"
-    label: str  # "100k" (videos), with the events when they are capped
+    label: str  # "100k" (videos), with the events and users when they are capped
     database_url: str
     data_dir: Path
     report: dict[str, Any]
@@ -67,19 +67,44 @@ def size_label(count: int) -> str:
     return str(count)
 
 
-def world_size(videos: int, *, events: int | None = None) -> Any:
-    """bench_world's shape for `videos`, with its events capped at `events` when given."""
+def world_size(videos: int, *, events: int | None = None, population: int | None = None) -> Any:
+    """bench_world's shape for `videos`, with its events capped at `events` and its shops,
+    products, creators and users capped at those of bench_world(`population`) when given
+    (every video is still a row of its own, with its tags and counters)."""
     from clipcart.demo.world import bench_world
 
     size = bench_world(videos)
-    return replace(size, events=min(size.events, events)) if events else size
+    if events:
+        size = replace(size, events=min(size.events, events))
+    if population:
+        cap = bench_world(population)
+        size = replace(
+            size,
+            shops=min(size.shops, cap.shops),
+            products=min(size.products, cap.products),
+            creators=min(size.creators, cap.creators),
+            users=min(size.users, cap.users),
+        )
+    return size
+
+
+def world_label(size: Any) -> str:
+    """ "100k" for bench_world(100_000); with "_5mev" and "_50kusers" when the events or the
+    population (shops, products, creators and users, capped together) are capped."""
+    from clipcart.demo.world import bench_world
+
+    label = size_label(size.videos)
+    full = bench_world(size.videos)
+    if size.events != full.events:
+        label += f"_{size_label(size.events)}ev"
+    if size.users != full.users:
+        label += f"_{size_label(size.users)}users"
+    return label
 
 
 def ensure_world(backend: str, size: Any, *, echo: Any = print) -> World:
     """The world of `size` on `backend`, built now unless a previous run left it."""
-    label = size_label(size.videos)
-    if size.events != size.videos * 50:
-        label += f"_{size_label(size.events)}ev"
+    label = world_label(size)
     key = label.replace(".", "_")
     data_dir = CACHE_DIR / f"feed_{backend}_{key}"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +129,8 @@ def ensure_world(backend: str, size: Any, *, echo: Any = print) -> World:
     how = "built" if report["built_now"] else "reused"
     took = time.perf_counter() - started
     echo(f"{backend} world {label}: {how} in {took:.1f} s {report['counts']}")
+    if report["built_now"]:
+        echo(f"  build phases (s): {report['phases']}")
     return World(backend, label, url, data_dir, report)
 
 

@@ -2,11 +2,15 @@
 user with a warm model, one Granian process, 16 keep-alive clients, on a generated world
 (clipcart.demo.world, media off; 100,000 videos by default) on SQLite and on PostgreSQL, next to
 the bare JSON endpoint in the same run; then the scale curve: p50 on worlds of 10k, 100k and
-1M videos (the larger worlds' events are capped, see --scale-events).
+1M videos. What grows along the curve is the number of videos: every video is a real row with
+its tags, hashtags and counters, but a scale-curve world's events are capped (--scale-events,
+5M: the 100k world's) and so are its shops, products, creators and users (--scale-population:
+no more than the 100k world's 400 shops, 20k products, 2k creators and 50k users), so that the
+1M world builds in minutes rather than hours. Both caps are written to the results' notes.
 
     .venv/bin/python -m bench.feed [--videos 100000] [--backends sqlite,postgres]
         [--scale 10000,100000,1000000] [--scale-backend sqlite] [--scale-events 5000000]
-        [--seconds 10] [--warmup 2] [--connections 16]
+        [--scale-population 100000] [--seconds 10] [--warmup 2] [--connections 16]
 
 Worlds are built once and kept (./var/bench/, databases clipcart_bench_feed_<size>); the model
 is trained (`clipcart train`) before each server starts. Writes bench/results/feed.json.
@@ -89,6 +93,13 @@ def main() -> None:
     parser.add_argument(
         "--scale-events", type=int, default=5_000_000, help="most events in a scale-curve world"
     )
+    parser.add_argument(
+        "--scale-population",
+        type=int,
+        default=100_000,
+        help="scale-curve worlds have at most the shops, products, creators and users of the "
+        "world of this many videos (0 = no cap)",
+    )
     parser.add_argument("--retrain", action="store_true", help="train even if a model exists")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="discarded seconds first")
@@ -113,7 +124,9 @@ def main() -> None:
         runs[backend] = (world, measure_feed(world, **measured))
     curve: dict[int, tuple[World, LoadResult]] = {}
     for videos in scale:
-        size = world_size(videos, events=args.scale_events)
+        size = world_size(
+            videos, events=args.scale_events, population=args.scale_population or None
+        )
         reused = runs.get(args.scale_backend)
         if reused and reused[0].report["size"] == size.as_dict():
             curve[videos] = reused
@@ -134,7 +147,9 @@ def main() -> None:
     ]
     for name, world, result in rows:
         counts = world.report["counts"]
-        described = ", ".join(f"{counts.get(key, 0):,} {key}" for key in ("videos", "events"))
+        described = ", ".join(
+            f"{counts.get(key, 0):,} {key}" for key in ("videos", "users", "events")
+        )
         table.add_row(
             name,
             described,
@@ -196,6 +211,9 @@ def main() -> None:
             "headline_backend": headline,
             "scale_backend": args.scale_backend,
             "scale_events_cap": args.scale_events,
+            # Shops, products, creators and users of a scale-curve world are at most those
+            # of the world of this many videos; its videos are all real rows.
+            "scale_population_cap_videos": args.scale_population or None,
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

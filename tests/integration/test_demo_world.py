@@ -7,13 +7,15 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, inspect, select, update
 
 from clipcart.accounts.models import User
 from clipcart.catalog.models import Product
-from clipcart.core.db import unit_of_work
+from clipcart.core.db import get_engine, unit_of_work
 from clipcart.demo.world import WorldSize, build_world
+from clipcart.demo.world.bulk import bulk_engine, without_indexes
 from clipcart.demo.world.media_jobs import media_progress, queue_world_media, render_videos
+from clipcart.demo.world.tables import tables
 from clipcart.demo.world.themes import THEMES
 from clipcart.media.models import Video
 from clipcart.media.storage import get_storage
@@ -135,3 +137,21 @@ async def test_demo_media_jobs_render_a_clip_and_draw_pictures() -> None:
     videos, products = await queue_world_media()  # jobs run at once in tests
     assert videos == 1 and products >= 0
     assert await media_progress() == (2, 2)
+
+
+async def test_a_bulk_load_rebuilds_the_indexes_it_drops_and_keeps_the_apps_settings() -> None:
+    videos = tables().videos
+    expected = {index.name for index in videos.indexes}
+
+    def index_names(connection: Connection) -> set[str]:
+        return {str(index["name"]) for index in inspect(connection).get_indexes(videos.name)}
+
+    async with bulk_engine() as engine:
+        async with without_indexes(engine, [videos]), engine.connect() as connection:
+            assert not await connection.run_sync(index_names) & expected
+        async with engine.connect() as connection:
+            assert await connection.run_sync(index_names) >= expected
+    async with get_engine().connect() as connection:
+        if connection.dialect.name == "sqlite":  # the bulk load's shortcuts stay with it
+            assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            assert (await connection.exec_driver_sql("PRAGMA synchronous")).scalar() == 1

@@ -3,6 +3,7 @@ whose names follow the app's rules, and pictures that differ per product."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from clipcart.accounts import domain as accounts_domain
@@ -11,6 +12,7 @@ from clipcart.demo.world import DEMO_WORLD, WorldSize, bench_world
 from clipcart.demo.world.building import plan_world
 from clipcart.demo.world.product_images import draw_world_product
 from clipcart.demo.world.themes import THEMES
+from clipcart.media import domain as media_domain
 from clipcart.shops import domain as shops_domain
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -71,3 +73,30 @@ def test_product_pictures_differ_by_product_and_theme() -> None:
         "Morning Mug", coffee.key, coffee.colours[0], coffee.colours[1], seed=2
     )
     assert pan.startswith(b"\x89PNG") and cup.startswith(b"\x89PNG") and pan != cup
+
+
+def test_scale_curve_worlds_grow_in_videos_only_past_the_main_world() -> None:
+    from bench._world_cache import world_label, world_size
+
+    main = bench_world(100_000)
+    large = world_size(1_000_000, events=5_000_000, population=100_000)
+    assert large.videos == 1_000_000 and large.events == main.events == 5_000_000
+    population = ("shops", "products", "creators", "users")
+    assert [getattr(large, name) for name in population] == [
+        getattr(main, name) for name in population
+    ]
+    assert world_label(large) == "1m_5mev_50kusers"  # cached apart from the uncapped world
+    # Smaller worlds keep their own shape, and the curve's 100k world is the main one.
+    assert world_size(10_000, events=5_000_000, population=100_000) == bench_world(10_000)
+    assert world_size(100_000, events=5_000_000, population=100_000) == main
+    assert world_label(main) == "100k"
+
+
+def test_videos_are_distinct_rows_whose_hashtags_follow_the_apps_rule() -> None:
+    # A capped world's shape scaled down: many videos per creator, every video its own row.
+    size = replace(SMALL, videos=5000)
+    plan = plan_world(size, seed=5, now=NOW)
+    assert len({video.id for video in plan.videos}) == 5000
+    assert len({video.owner.id for video in plan.videos}) <= SMALL.creators + SMALL.shops
+    for video in plan.videos:  # the planner parses each pair of tags once, not every caption
+        assert list(video.hashtags) == media_domain.hashtags(video.caption)

@@ -12,15 +12,27 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Index, Table
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import JSON, Connection, Index, Table, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from clipcart.core.db import get_engine
+from clipcart.core.db import create_engine, get_engine
 
 BATCH_ROWS = 20_000
 # Random-order index inserts (the event log has five indexes) crawl once the indexes outgrow
 # SQLite's default 2 MB page cache; 512 MB keeps a 5M-event load in memory.
 SQLITE_CACHE_KIB = 512 * 1024
+# A world is written before anything serves the database, and a half-built one has no marker
+# (written last, see building.py) so it is never taken for a world: no fsync (only an OS crash
+# mid-build could lose pages; the journal stays, so a failed transaction still rolls back), no
+# per-row foreign-key lookups (every reference is to a row the generator wrote or was given),
+# index sorts in memory and on a helper thread.
+SQLITE_BULK_PRAGMAS = (
+    "PRAGMA synchronous = OFF",
+    "PRAGMA foreign_keys = OFF",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA threads = 2",
+    f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}",
+)
 _VERSION_7 = 0x7 << 76
 _VARIANT = 0x2 << 62
 
@@ -83,11 +95,6 @@ class BulkWriter:
         self.written[table.name] = self.written.get(table.name, 0) + count
         return count
 
-    async def prepare(self) -> None:
-        """Tune the connection for a bulk load (SQLite: a large page cache for the indexes)."""
-        if not self.is_postgres:
-            await self.connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-
     async def _send(
         self, table: Table, columns: Sequence[str], batch: list[tuple[Any, ...]]
     ) -> None:
@@ -104,22 +111,48 @@ class BulkWriter:
 
 
 @asynccontextmanager
-async def without_indexes(table: Table, *, enabled: bool = True) -> AsyncIterator[None]:
-    """Drop `table`'s secondary indexes for a bulk load and build them again after (sorting
-    once beats millions of random index inserts), even when the load fails."""
+async def bulk_engine() -> AsyncIterator[AsyncEngine]:
+    """The engine a world is written through: the configured one on PostgreSQL (COPY is
+    already bulk); on SQLite a separate engine whose connections are set up for a bulk load
+    (SQLITE_BULK_PRAGMAS), disposed afterwards so that the app's own connections keep their
+    settings."""
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    bulk = create_engine(engine.url.render_as_string(hide_password=False))
+    event.listen(bulk.sync_engine, "connect", _bulk_pragmas)
+    try:
+        yield bulk
+    finally:
+        await bulk.dispose()
+
+
+def _bulk_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_BULK_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+@asynccontextmanager
+async def without_indexes(
+    engine: AsyncEngine, tables: Sequence[Table], *, enabled: bool = True
+) -> AsyncIterator[None]:
+    """Drop the secondary indexes of `tables` for a bulk load and build them again after
+    (sorting once beats millions of random index inserts), even when the load fails."""
     if not enabled:
         yield
         return
-    engine = get_engine()
+    indexes = [index for table in tables for index in table.indexes]
     async with engine.begin() as connection:
-        for index in table.indexes:
+        for index in indexes:
             await connection.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
     try:
         yield
     finally:
         async with engine.begin() as connection:
-            await BulkWriter(connection).prepare()
-            for index in table.indexes:
+            for index in indexes:
                 await connection.run_sync(_create_index, index)
 
 
