@@ -86,3 +86,9 @@ async def test_the_demo_world_in_a_browser(page: Page, problems: Any) -> None:
     keep(await screenshot(page, "demo-seller-center-390x844", full_page=True))
     for state in ("paid", "shipped", "delivered", "completed", "cancelled", "refunded"):
         await expect(page.locator(f".order-chip-{state}").first).to_be_visible()
+
+    await page.goto(f"/seller/{DEMO_SHOP_HANDLE}/money")  # balances and the demo's payouts
+    payouts = page.locator("section[aria-labelledby='payouts-title']")
+    await expect(payouts.locator(".money-status-paid").first).to_be_visible()
+    await expect(payouts.locator(".money-status-in_transit").first).to_be_visible()
+    keep(await screenshot(page, "demo-seller-money-390x844", full_page=True))

@@ -29,12 +29,13 @@ from clipcart.shops.models import Shop
 
 DEMO_CREATOR_HANDLE = "demo_creator"
 FEE_RATE = Decimal("0.05")
-# (days ago, status, product index, units): one commission in each state.
+# (days ago, status, product index, units): one commission in each state; the available ones
+# add up to enough for the demo's two payouts (demo/payouts.py) above the payout minimum.
 SALES = (
-    (26, domain.AVAILABLE, 0, 1),
-    (21, domain.AVAILABLE, 0, 2),
+    (26, domain.AVAILABLE, 0, 3),
+    (21, domain.AVAILABLE, 0, 4),
     (17, domain.CLAWED_BACK, 1, 1),
-    (12, domain.AVAILABLE, 1, 1),
+    (12, domain.AVAILABLE, 1, 3),
     (6, domain.PENDING, 0, 1),
     (3, domain.PENDING, 1, 2),
     (0, domain.AWAITING_PAYMENT, 0, 1),

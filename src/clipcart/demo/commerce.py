@@ -61,7 +61,7 @@ async def _in_process_sandbox() -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _clock_at(moment: datetime) -> AsyncIterator[clock.FrozenClock]:
+async def clock_at(moment: datetime) -> AsyncIterator[clock.FrozenClock]:
     """Run the block as if it were `moment` (the clock moves only when told)."""
     frozen = clock.FrozenClock(moment)
     previous = clock.set_clock(frozen)
@@ -207,7 +207,7 @@ async def _demo_order(
     from clipcart.payments import service as payments
 
     now = clock.now()
-    async with _clock_at(now - placed_ago) as frozen:
+    async with clock_at(now - placed_ago) as frozen:
         items = [CheckoutItemIn(variant_id=variant.id, quantity=1)]
         async with unit_of_work() as session:
             card = (await payments.list_payment_methods(buyer.id, session=session))[0].token

@@ -36,6 +36,7 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     from clipcart.demo.affiliate import seed_demo_affiliate
     from clipcart.demo.catalog import DEMO_SHOP_HANDLE, seed_demo_shop
     from clipcart.demo.commerce import seed_demo_commerce
+    from clipcart.demo.payouts import seed_demo_payouts
     from clipcart.demo.videos import seed_demo_videos
 
     rows: list[tuple[str, str, str]] = []
@@ -65,6 +66,11 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     )
     async with unit_of_work() as session:  # the creator's affiliate story with the demo shop
         await seed_demo_affiliate(session)
+    await seed_demo_payouts(  # from the balances the orders and commissions left
+        seller_email=DEMO_ACCOUNTS[2][2],
+        shop_handle=DEMO_SHOP_HANDLE,
+        creator_handle=DEMO_ACCOUNTS[1][3],
+    )
     return rows
 
 
