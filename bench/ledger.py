@@ -1,7 +1,8 @@
 """Ledger throughput: balanced transfers/s posted through the ledger service from one process,
 one transfer per unit of work, on SQLite (a temporary file) and PostgreSQL (a temporary
 database), each against a baseline measured in the same run on the same engine: a bare INSERT of
-one row per transaction.
+one row per transaction. The CPU time this process spends per operation (time.process_time, all
+its threads) is reported beside each rate: on a shared machine it moves less than the rates do.
 
     .venv/bin/python -m bench.ledger [--transfers 6000] [--concurrency 16] [--accounts 1000]
 
@@ -47,18 +48,29 @@ Work = Callable[[AsyncSession, int], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Rates:
-    """Operations per second of the ledger and of the bare-INSERT baseline on one database."""
+    """Operations per second of the ledger and of the bare-INSERT baseline on one database,
+    and this process's CPU time per operation of each."""
 
     transfers_per_s: float
     baseline_per_s: float
+    transfer_cpu_us: float
+    baseline_cpu_us: float
     transfers: int
     verified: bool
 
 
+@dataclass(frozen=True)
+class Round:
+    """One measured round: operations per second and CPU microseconds per operation."""
+
+    per_s: float
+    cpu_us: float
+
+
 async def _run(
     sessions: async_sessionmaker[AsyncSession], work: Work, count: int, concurrency: int
-) -> float:
-    """Run `work` `count` times, each in its own transaction, from `concurrency` tasks; ops/s."""
+) -> Round:
+    """Run `work` `count` times, each in its own transaction, from `concurrency` tasks."""
     next_number = iter(range(count))
 
     async def worker() -> None:
@@ -67,9 +79,10 @@ async def _run(
                 await work(session, number)
                 await session.commit()
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started)
+    cpu = time.process_time() - cpu_started
+    return Round(count / (time.perf_counter() - started), cpu / count * 1e6)
 
 
 async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) -> Rates:
@@ -116,7 +129,8 @@ async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) 
         warmup = max(transfers // 20, 50)
         await _run(sessions, baseline, warmup, concurrency)
         await _run(sessions, ledger("warmup"), warmup, concurrency)
-        baseline_rates, ledger_rates = [], []
+        baseline_rates: list[Round] = []
+        ledger_rates: list[Round] = []
         for round_number in range(2):
             baseline_rates.append(await _run(sessions, baseline, transfers, concurrency))
             ledger_rates.append(
@@ -125,8 +139,10 @@ async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) 
         async with sessions() as session:
             verified = await service.verify_ledger(session=session) == []
         return Rates(
-            transfers_per_s=sum(ledger_rates) / len(ledger_rates),
-            baseline_per_s=sum(baseline_rates) / len(baseline_rates),
+            transfers_per_s=sum(r.per_s for r in ledger_rates) / len(ledger_rates),
+            baseline_per_s=sum(r.per_s for r in baseline_rates) / len(baseline_rates),
+            transfer_cpu_us=sum(r.cpu_us for r in ledger_rates) / len(ledger_rates),
+            baseline_cpu_us=sum(r.cpu_us for r in baseline_rates) / len(baseline_rates),
             transfers=2 * transfers,
             verified=verified,
         )
@@ -217,8 +233,17 @@ def main() -> None:
     with console.status("PostgreSQL: creating a database, migrating and measuring..."):
         postgres = bench_postgres(args)
 
-    table = Table(title="Ledger: balanced transfers per second, one per transaction")
-    for column in ("database", "ledger transfers/s", "bare INSERT/s", "ledger/baseline", "check"):
+    table = Table(title="Ledger: balanced transfers/s against a bare INSERT, one per transaction")
+    columns = (
+        "database",
+        "transfers/s",
+        "INSERT/s",
+        "ratio",
+        "CPU µs/transfer",
+        "CPU µs/INSERT",
+        "check",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "database" else "right")
     for name, rates in (("PostgreSQL", postgres), ("SQLite", sqlite)):
         table.add_row(
@@ -226,6 +251,8 @@ def main() -> None:
             f"{rates.transfers_per_s:,.0f}",
             f"{rates.baseline_per_s:,.0f}",
             f"{rates.transfers_per_s / rates.baseline_per_s:.0%}",
+            f"{rates.transfer_cpu_us:,.0f}",
+            f"{rates.baseline_cpu_us:,.0f}",
             "verified" if rates.verified else "[red]DISCREPANCIES[/red]",
         )
     console.print(table)
@@ -238,6 +265,11 @@ def main() -> None:
         # Noise on a shared machine moves both numbers together; their ratio is steadier.
         "ledger_vs_baseline_postgres": round(postgres.transfers_per_s / postgres.baseline_per_s, 3),
         "ledger_vs_baseline_sqlite": round(sqlite.transfers_per_s / sqlite.baseline_per_s, 3),
+        # CPU time of this process per operation (the database server's own CPU is not counted).
+        "cpu_us_per_transfer_postgres": round(postgres.transfer_cpu_us, 1),
+        "cpu_us_per_baseline_insert_postgres": round(postgres.baseline_cpu_us, 1),
+        "cpu_us_per_transfer_sqlite": round(sqlite.transfer_cpu_us, 1),
+        "cpu_us_per_baseline_insert_sqlite": round(sqlite.baseline_cpu_us, 1),
     }
     for figure, target in TARGETS.items():
         verdict = "met" if figures[figure] >= target else "[red]missed[/red]"
