@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     environment: str = Field(default="development", description="development, test or production")
     data_dir: Path = Field(default=Path("var"), description="Where SQLite, jobs and media live")
     database_url: str | None = Field(default=None, description="SQLAlchemy async URL")
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="PostgreSQL connections each process keeps open (10 more when busy)",
+    )
     redis_url: str | None = Field(default=None, description="Redis URL; in-process when unset")
     media_root: Path | None = Field(default=None, description="Media files; data_dir/media")
     secret_key: str | None = Field(default=None, description="Signs tokens; generated if unset")

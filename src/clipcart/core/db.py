@@ -94,7 +94,14 @@ def create_engine(url: str | None = None) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # A pool as big as the requests one process serves at once: connections opened beyond
+        # it are closed again when returned, and each new one costs a few milliseconds.
+        engine = create_async_engine(
+            url,
+            pool_size=get_settings().database_pool_size,
+            max_overflow=10,
+            pool_pre_ping=True,
+        )
     return engine
 
 
