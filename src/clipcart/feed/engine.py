@@ -89,14 +89,19 @@ class Pool:
 def liked_hashtags(
     signals: recs.UserSignals, videos: dict[uuid.UUID, media.VideoFacts]
 ) -> tuple[str, ...]:
-    """The hashtags of the videos the viewer reacted to best lately (at most TOPICS)."""
+    """The hashtags of the videos the viewer reacted to best lately (at most TOPICS), always
+    with the best of the one they liked last: a new interest shows on the very next page even
+    when older ones add up to more."""
     totals: dict[str, float] = defaultdict(float)
     for video_id, said in signals.video_taste.items():
         video = videos.get(video_id)
         for hashtag in video.hashtags if video is not None else ():
             totals[hashtag] += said
     best = sorted((name for name in totals if totals[name] > 0), key=lambda n: -totals[n])
-    return tuple(sorted(best[:TOPICS]))
+    latest = videos.get(signals.history[-1]) if signals.history else None
+    newest = [name for name in best if latest is not None and name in latest.hashtags][:1]
+    chosen = newest + [name for name in best if name not in newest]
+    return tuple(sorted(chosen[:TOPICS]))
 
 
 async def gather(
@@ -240,7 +245,8 @@ async def for_you(
     following = await social.following_ids(viewer_id, session=session)
     hidden = await social.hidden_user_ids(viewer_id, session=session)
     taste_ids = sorted(signals.video_taste, key=lambda v: -abs(signals.video_taste[v]))
-    tasted = await memory.video_facts(taste_ids[:TASTE_VIDEOS], session=session)
+    taste_ids = taste_ids[:TASTE_VIDEOS] + signals.history[-1:]  # and the one liked last
+    tasted = await memory.video_facts(taste_ids, session=session)
     pool = await gather(
         signals,
         preferences,
