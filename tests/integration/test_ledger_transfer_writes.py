@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.core.errors import NotFound
-from clipcart.core.money import Money
 from clipcart.ledger import service
 from clipcart.ledger.domain import (
     AccountKey,
@@ -30,19 +29,8 @@ from clipcart.ledger.domain import (
 from clipcart.ledger.errors import AlreadyResolved, IdempotencyConflict, InsufficientFunds
 from clipcart.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
 from clipcart.ledger.schemas import TransferOut
+from tests.integration.test_ledger_posting import USD, _accounts, _post, usd
 from tests.services import require_postgres
-
-USD = "USD"
-
-
-def usd(amount: int) -> Money:
-    return Money(amount, USD)
-
-
-async def _accounts(*keys: AccountKey) -> list[uuid.UUID]:
-    async with unit_of_work() as session:
-        found = await service.get_or_create_accounts(list(keys), session=session)
-        return [found[key].id for key in keys]
 
 
 async def _funded_order_account(amount: int) -> tuple[uuid.UUID, uuid.UUID]:
@@ -61,11 +49,6 @@ async def _funded_order_account(amount: int) -> tuple[uuid.UUID, uuid.UUID]:
         )
     )
     return clearing, held
-
-
-async def _post(draft: TransferDraft) -> TransferOut:
-    async with unit_of_work() as session:
-        return await service.post_transfer(draft, session=session)
 
 
 async def _columns(account_id: uuid.UUID) -> tuple[int, int, int, int, int]:
