@@ -4,35 +4,51 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import cache
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from clipcart.core import clock
 from clipcart.core.config import get_settings
 
-_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
-_DUMMY_HASH = _hasher.hash("clipcart-timing-equaliser")
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's RFC 9106 low-memory profile (~0.1 s a hash here).
+
+    The test environment alone uses argon2's cheapest parameters: the suite registers and logs
+    in thousands of users, and a tenth of a second each was minutes of every CI run.
+    """
+    if get_settings().environment == "test":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash("clipcart-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of `password`."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; spends the same time when there is no account."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher().verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def password_needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
+    """True when the hash was made with other parameters than today's."""
+    return _hasher().check_needs_rehash(password_hash)
 
 
 class _ClockSigner(TimestampSigner):
