@@ -15,7 +15,6 @@ from clipcart.core import clock
 from clipcart.core.config import get_settings
 
 
-
 @cache
 def _hasher() -> PasswordHasher:
     """argon2id with the library's RFC 9106 low-memory profile (~0.1 s a hash here).
