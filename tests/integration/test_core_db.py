@@ -3,11 +3,13 @@ run only after its commit."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 from sqlalchemy import MetaData, String, Uuid, delete, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -22,6 +24,7 @@ from clipcart.core.db import (
     get_sessionmaker,
     unit_of_work,
 )
+from tests.services import require_postgres
 
 
 class ScratchBase(DeclarativeBase):
@@ -218,3 +221,30 @@ async def test_hooks_run_once_per_transaction() -> None:
     async with unit_of_work() as session:
         events.after_commit(session, lambda: seen.append("two"))
     assert seen == ["one", "two"]
+
+
+@pytest.mark.postgres
+async def test_pooled_connections_the_server_killed_are_replaced_before_use() -> None:
+    """A database restart (here: every backend of this pool terminated) costs no request."""
+    require_postgres()
+
+    async def backend_pid() -> int:
+        async with get_sessionmaker()() as session:
+            return int(await session.scalar(select(func.pg_backend_pid())))
+
+    # Several connections checked out at once, so the pool holds more than one.
+    first_pids = set(await asyncio.gather(*(backend_pid() for _ in range(4))))
+    admin = await asyncpg.connect(
+        get_engine().url.set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) AS pid",
+            list(first_pids),
+        )
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.1)  # the event loop sees the sockets close
+
+    later_pids = set(await asyncio.gather(*(backend_pid() for _ in range(4))))
+    assert later_pids.isdisjoint(first_pids)

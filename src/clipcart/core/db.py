@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -87,6 +87,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _replace_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Pool checkout: a connection the server has closed (a restart, an idle timeout, a killed
+    backend) is swapped for a new one before anyone uses it.
+
+    asyncpg marks a connection closed as soon as the event loop sees the socket close, so this
+    costs no round trip; SQLAlchemy's pool_pre_ping costs three (BEGIN, a ping, ROLLBACK) on
+    every checkout, which was half the round trips of a short transaction.
+    """
+    driver_connection = record.driver_connection
+    if driver_connection is None or driver_connection.is_closed():
+        raise exc.DisconnectionError("the database server closed this pooled connection")
+
+
 def create_engine(url: str | None = None) -> AsyncEngine:
     """A new engine for `url` (default: the configured database)."""
     url = url or get_settings().resolved_database_url
@@ -100,8 +113,8 @@ def create_engine(url: str | None = None) -> AsyncEngine:
             url,
             pool_size=get_settings().database_pool_size,
             max_overflow=10,
-            pool_pre_ping=True,
         )
+        event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
     return engine
 
 
