@@ -52,7 +52,13 @@ DATASETS: dict[str, tuple[str, str, int]] = {
 TUNED: dict[str, ModelParams] = {
     # No timestamps: the file order of a user's items means nothing, so no recency, no transitions.
     "tiktok": ModelParams(
-        l2=30.0, popularity_weight=0.04, popularity_power=2.0, recency=1.0, transition_weight=0.0
+        l2=30.0,
+        popularity_weight=0.04,
+        popularity_power=2.0,
+        recency=1.0,
+        transition_weight=0.0,
+        spectral_weight=1.0,
+        spectral_rank=256,
     ),
     "beauty": ModelParams(l2=50.0, recency=0.8, transition_weight=1.0),
     "toys": ModelParams(l2=50.0, recency=0.9, transition_weight=1.0),

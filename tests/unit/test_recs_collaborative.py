@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from clipcart.recs.collaborative import ItemModel, ModelParams, fit, load, save
+from clipcart.recs.collaborative import (
+    ItemModel,
+    ModelParams,
+    add_low_pass_filter,
+    fit,
+    load,
+    save,
+)
 
 CLUSTER_A = np.arange(0, 10)
 CLUSTER_B = np.arange(10, 20)
@@ -135,3 +142,41 @@ def test_history_outside_the_catalogue_is_refused(model: ItemModel) -> None:
         model.score(np.array([N_ITEMS]))
     with pytest.raises(ValueError, match="one entry per"):
         model.score(np.array([0, 1]), np.array([1.0]))
+
+
+def test_the_low_pass_filter_is_gf_cf_ideal_filter() -> None:
+    matrix = interactions()
+    dense = np.zeros((N_ITEMS, N_ITEMS), dtype=np.float32)
+    add_low_pass_filter(dense, matrix, rank=3, weight=2.0)
+
+    # The same filter from a full eigendecomposition, written out as in the GF-CF paper.
+    users = np.asarray(matrix.sum(axis=1)).ravel()
+    items = np.maximum(np.asarray(matrix.sum(axis=0)).ravel(), 1.0)
+    normalised = np.diag(users**-0.5) @ matrix.toarray() @ np.diag(items**-0.5)
+    _, vectors = np.linalg.eigh(normalised.T @ normalised)
+    leading = vectors[:, -3:]
+    expected = 2.0 * np.diag(items**-0.5) @ leading @ leading.T @ np.diag(items**0.5)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(dense, expected, atol=1e-5)
+
+
+def test_the_low_pass_filter_reaches_along_chains_and_not_across_them() -> None:
+    # Two chains of items: users link 0-1, 1-2, 2-3 (and 10-11, 11-12, 12-13), so items 0 and 3
+    # are never seen together, and nothing links the two chains.
+    rows: list[int] = []
+    cols: list[int] = []
+    user = 0
+    for start in (0, 10):
+        for first in range(start, start + 3):
+            for _ in range(20):
+                rows += [user, user]
+                cols += [first, first + 1]
+                user += 1
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(user, N_ITEMS)
+    )
+    dense = np.zeros((N_ITEMS, N_ITEMS), dtype=np.float32)
+    add_low_pass_filter(dense, matrix, rank=2, weight=1.0)
+    assert dense[0, 3] > 0.05  # along the chain, though no user had both
+    assert abs(dense[0, 13]) < 1e-6  # never across to the other chain
+    assert abs(dense[0, 25]) < 1e-6  # nor to items nobody engaged with

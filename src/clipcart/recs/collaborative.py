@@ -1,12 +1,14 @@
 """The collaborative item model behind For You: a sparse, pruned linear item-to-item model.
 
 Training solves a denoising linear autoencoder (EASE with emphasised dropout, Steck 2020) on the
-`max_items` most-interacted items with a Cholesky inverse, scales each target column by
-popularity^-beta, keeps the `neighbours` strongest weights per source item in a sparse matrix and,
-when time-ordered sequences are given, adds a sparse item-to-next-item transition matrix. Scoring
-one user is a sparse row sum over the user's history, the newest interactions weighing most.
-numpy and scipy only: the feed calls `ItemModel.top` per request and the offline benchmark calls
-the same code.
+`max_items` most-interacted items with a Cholesky inverse, optionally adds the ideal low-pass
+graph filter of GF-CF (Shen et al. 2021: the strongest eigenvectors of the degree-normalised
+item-item matrix, which carries taste across items no user shares directly), scales each
+target column by popularity^-beta, keeps the `neighbours` strongest weights per source item in a
+sparse matrix and, when time-ordered sequences are given, adds a sparse item-to-next-item
+transition matrix. Scoring one user is a sparse row sum over the user's history, the newest
+interactions weighing most. numpy and scipy only: the feed calls `ItemModel.top` per request and
+the offline benchmark calls the same code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import linalg
 from scipy.linalg import blas, lapack
 
 FORMAT_VERSION = 1
@@ -40,6 +43,8 @@ class ModelParams:
     transition_weight: float = 1.0  # weight of the item-to-next-item component
     transition_recency: float = 0.0  # earlier items feed the transitions with this ** k
     transition_neighbours: int = 100  # next items kept per source item
+    spectral_weight: float = 0.0  # weight of the ideal low-pass filter added to the weights
+    spectral_rank: int = 256  # eigenvectors of the normalised item-item matrix it keeps
 
 
 @dataclass
@@ -190,6 +195,35 @@ def _mirror_lower(square: np.ndarray) -> None:
         square[start:end, end:] = square[end:, start:end].T
 
 
+def add_low_pass_filter(
+    dense: np.ndarray, matrix: sp.csr_matrix, *, rank: int, weight: float
+) -> None:
+    """Add `weight` x the ideal low-pass filter of GF-CF to the item-item `dense` (in place).
+
+    With R~ = D_u^-1/2 R D_i^-1/2 (user and item degrees) and V the `rank` leading eigenvectors
+    of R~'R~, the filter is D_i^-1/2 V V' D_i^1/2: a history's row times it is the history
+    projected on the strongest co-engagement patterns, then mapped back to items. The diagonal
+    stays zero, as in the EASE weights (an item does not recommend itself).
+    """
+    size = dense.shape[0]
+    rank = min(rank, size - 1)
+    if rank <= 0:
+        return
+    user_degree = np.asarray(matrix.sum(axis=1), dtype=np.float64).ravel()
+    item_degree = np.asarray(matrix.sum(axis=0), dtype=np.float64).ravel()
+    user_scale = np.power(np.maximum(user_degree, 1.0), -0.5)
+    item_scale = np.power(np.maximum(item_degree, 1.0), -0.5)
+    normalised = sp.csr_matrix(sp.diags(user_scale) @ matrix @ sp.diags(item_scale))
+    item_item = np.asarray((normalised.T @ normalised).toarray(), dtype=np.float32)
+    # The leading eigenvectors only (LAPACK syevr on a subset): a fraction of a full solve.
+    _, vectors = linalg.eigh(item_item, subset_by_index=[size - rank, size - 1], driver="evr")
+    del item_item
+    left = (vectors * item_scale[:, None]).astype(np.float32)
+    right = (vectors / item_scale[:, None]).astype(np.float32)
+    dense += weight * (left @ right.T)
+    dense[np.diag_indices_from(dense)] = 0.0
+
+
 def prune_rows(dense: np.ndarray, keep: int, columns: np.ndarray, n_items: int) -> sp.csr_matrix:
     """The `keep` largest weights of each row as a sparse n_items x n_items matrix."""
     size = dense.shape[0]
@@ -267,6 +301,10 @@ def fit(
     gram = np.asarray((restricted.T @ restricted).toarray(), dtype=np.float32)
     dense = solve_dense(gram, l2=params.l2, dropout=params.dropout)
     del gram  # its memory held the factor; free it before pruning
+    if params.spectral_weight:
+        add_low_pass_filter(
+            dense, restricted, rank=params.spectral_rank, weight=params.spectral_weight
+        )
     if params.popularity_beta:
         dense *= np.power(np.maximum(popularity[columns], 1.0), -params.popularity_beta)[None, :]
     weights = prune_rows(dense, params.neighbours, columns, n_items)
