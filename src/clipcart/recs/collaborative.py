@@ -43,7 +43,7 @@ class ModelParams:
     transition_weight: float = 1.0  # weight of the item-to-next-item component
     transition_recency: float = 0.0  # earlier items feed the transitions with this ** k
     transition_neighbours: int = 100  # next items kept per source item
-    spectral_weight: float = 0.0  # weight of the ideal low-pass filter added to the weights
+    spectral_weight: float = 0.3  # weight of the ideal low-pass filter added to the weights
     spectral_rank: int = 256  # eigenvectors of the normalised item-item matrix it keeps
 
 
