@@ -23,6 +23,7 @@ console = Console()
 @cli.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
+    from clipcart.commerce import return_photos
     from clipcart.core.migrations import upgrade_to_head
 
     settings = get_settings()
@@ -30,6 +31,9 @@ def migrate() -> None:
         upgrade_to_head(settings.resolved_database_url)
     where = _safe_url(settings.resolved_database_url)
     console.print(f"[green]Database is up to date[/green] ({where})")
+    moved = return_photos.move_legacy_photos()
+    if moved:
+        console.print(f"Moved {moved} return photo files out of the public media folder")
 
 
 @cli.command()

@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from clipcart.catalog.models import StockMovement
-from clipcart.commerce import returns, tasks
+from clipcart.commerce import return_photos, returns, tasks
 from clipcart.commerce.config import get_commerce_settings
 from clipcart.commerce.tax_rates import set_tax_rate
 from clipcart.core.clock import FrozenClock
@@ -119,8 +119,9 @@ async def test_a_partial_return_is_refunded_with_stock_back_and_the_ledger_refun
     assert request["amount"]["amount"] == line_total // 3 == 1071
     assert request["reason_label"] == "It arrived damaged"
     assert len(request["photos"]) == 2
-    photo_file = get_settings().resolved_media_root / request["photos"][0].removeprefix("/media/")
-    assert photo_file.read_bytes()[8:12] == b"WEBP"  # re-encoded, metadata dropped
+    photo = await jane.client.get(request["photos"][0])
+    assert photo.status_code == 200, photo.text
+    assert photo.content[8:12] == b"WEBP"  # re-encoded, metadata dropped
     [asked_notice] = [n for n in await notifications_of(shop.id) if n.kind == "return_requested"]
     assert asked_notice.link == "/seller/acme/returns"
     assert asked_notice.title == f"Return requested for order {order['number']}"
@@ -361,3 +362,57 @@ async def test_a_refund_interrupted_after_receipt_is_finished_by_the_job(
     assert (await order_row(order["id"])).refunded == 1000
     assert await tasks.finish_refunds() == 0
     assert len(await ledger_refunds(order["id"])) == 1
+
+
+async def test_return_photos_are_private_to_the_buyer_the_shop_and_admins(
+    seller: SellerMaker, buyer: BuyerMaker, frozen: FrozenClock, client: httpx.AsyncClient
+) -> None:
+    shop = await seller(price=999, stock=10)
+    jane = await buyer("jane")
+    order = await delivered_order(shop, jane, 1)
+    [line] = order["lines"]
+    asked = await ask_return(jane, order["id"], [(line["id"], 1)], photos=[picture()])
+    assert asked.status_code == 201, asked.text
+    request = asked.json()
+    [url] = request["photos"]
+    assert url.startswith(f"/api/v1/returns/{request['id']}/photos/")
+
+    for viewer in (jane.client, shop.client):
+        seen = await viewer.get(url)
+        assert seen.status_code == 200, seen.text
+        assert seen.headers["content-type"] == "image/webp"
+        assert seen.headers["cache-control"].startswith("private")
+    small_url = url.replace("-1280.webp", "-320.webp")
+    small = await jane.client.get(small_url)
+    assert small.status_code == 200
+    # The pages show the small size from the same private address.
+    page = await shop.client.get(f"/seller/{shop.shop_handle}/returns")
+    assert page.status_code == 200 and small_url in page.text
+
+    # Nobody else: another buyer, a visitor, or anyone guessing the public media address.
+    bob = await buyer("bob")
+    assert_problem(await bob.client.get(url), 404, "return_not_found")
+    assert (await client.get(url)).status_code == 401
+    name = url.rsplit("/", 1)[1]
+    assert (await client.get(f"/media/returns/{name}")).status_code == 404
+    assert not (get_settings().resolved_media_root / "returns").exists()
+    # Only the return's own photos, by their exact names.
+    other = url.rsplit("/", 1)[0] + "/" + "0" * 32 + "-1280.webp"
+    assert_problem(await jane.client.get(other), 404, "photo_not_found")
+    traversal = url.rsplit("/", 1)[0] + "/..%2F..%2Fclipcart.db"
+    assert (await jane.client.get(traversal)).status_code == 404
+
+
+def test_photos_stored_publicly_by_earlier_versions_are_moved_out_of_sight() -> None:
+    legacy = return_photos.legacy_photo_directory()
+    legacy.mkdir(parents=True, exist_ok=True)
+    name = "ab" * 16 + "-1280.webp"
+    (legacy / name).write_bytes(b"RIFF....WEBP")
+    try:
+        assert return_photos.move_legacy_photos() == 1
+        assert not (legacy / name).exists()
+        assert return_photos.photo_file(name, ["ab" * 16]) == return_photos.photo_directory() / name
+        assert return_photos.move_legacy_photos() == 0  # nothing left: a second run is harmless
+    finally:
+        (return_photos.photo_directory() / name).unlink(missing_ok=True)
+        legacy.rmdir()

@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Query, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.dependencies import require_scope
 from clipcart.accounts.models import User
-from clipcart.commerce import cancelling, exporting, fulfilment, orders, returns
+from clipcart.commerce import cancelling, exporting, fulfilment, orders, return_photos, returns
 from clipcart.commerce.fulfilment_schemas import (
     BulkShipIn,
     BulkShipOut,
@@ -33,7 +33,7 @@ from clipcart.commerce.fulfilment_schemas import (
 )
 from clipcart.commerce.models import Order, ReturnRequest
 from clipcart.commerce.schemas import OrderOut
-from clipcart.core.errors import ValidationFailed
+from clipcart.core.errors import NotFound, ValidationFailed
 from clipcart.core.routing import DbSession, make_router
 from clipcart.shops import service as shops
 
@@ -281,6 +281,20 @@ async def list_order_returns(
         await _return_out(request, order, db)
         for request in await returns.list_order_returns(order.id, session=db)
     ]
+
+
+@router.get("/returns/{return_id}/photos/{name}", response_class=FileResponse)
+async def return_photo(
+    return_id: uuid.UUID, name: str, user: OrdersReader, db: DbSession
+) -> FileResponse:
+    """A photo of a return, for the order's buyer, the shop's staff and admins only."""
+    request, _ = await returns.get_return_for(user, return_id, session=db)
+    path = return_photos.photo_file(name, request.photo_keys)
+    if path is None:
+        raise NotFound("That return has no such photo.", code="photo_not_found")
+    # Private: a shared cache must not keep it; the name never changes, so the browser may.
+    headers = {"Cache-Control": "private, max-age=86400"}
+    return FileResponse(path, media_type="image/webp", headers=headers)
 
 
 # --- the shop's returns ------------------------------------------------------------------

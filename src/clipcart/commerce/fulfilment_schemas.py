@@ -153,7 +153,7 @@ class ReturnOut(BaseModel):
             reason=request.reason,
             reason_label=returns.REASONS.get(request.reason, request.reason),
             details=request.details,
-            photos=[return_photos.photo_url(key) for key in request.photo_keys],
+            photos=[return_photos.photo_url(request.id, key) for key in request.photo_keys],
             lines=shown,
             amount=money(request.amount, order.currency),
             answer_due_at=request.answer_due_at,

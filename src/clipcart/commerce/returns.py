@@ -209,6 +209,21 @@ async def get_return_for_staff(
     return request, order
 
 
+async def get_return_for(
+    viewer: User, return_id: uuid.UUID, *, session: AsyncSession
+) -> tuple[ReturnRequest, Order]:
+    """A return that `viewer` may see: of an order they bought, of a shop they work for, or any
+    for an admin (404 otherwise), with the order."""
+    request = await session.get(ReturnRequest, return_id)
+    if request is None:
+        raise NotFound("There is no such return.", code="return_not_found")
+    try:
+        order = await orders.get_order_for(viewer, request.order_id, session=session)
+    except NotFound as error:
+        raise NotFound("There is no such return.", code="return_not_found") from error
+    return request, order
+
+
 async def return_lines(
     return_ids: list[uuid.UUID], *, session: AsyncSession
 ) -> dict[uuid.UUID, list[ReturnLine]]:

@@ -97,7 +97,7 @@ async def order_context(order: Order, *, session: AsyncSession) -> dict[str, Any
                     (titles.get(item.order_line_id, "Item"), item.quantity)
                     for item in return_lines[request.id]
                 ],
-                "photos": [returns.photo_url(key, 320) for key in request.photo_keys],
+                "photos": [returns.photo_url(request.id, key, 320) for key in request.photo_keys],
             }
             for request in order_returns
         ],

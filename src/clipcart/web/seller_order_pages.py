@@ -304,7 +304,7 @@ async def return_list(
                     (titles.get(item.order_line_id, "Item"), item.quantity)
                     for item in lines[row.id]
                 ],
-                "photos": [returns.photo_url(key, 320) for key in row.photo_keys],
+                "photos": [returns.photo_url(row.id, key, 320) for key in row.photo_keys],
             }
         )
     return render(
