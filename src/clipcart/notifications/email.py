@@ -27,14 +27,32 @@ def build_message(
     return message
 
 
+def _tls_context(settings: NotificationSettings) -> ssl.SSLContext:
+    """Certificates and host names checked, against the system's CAs or the configured ones."""
+    return ssl.create_default_context(
+        cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    )
+
+
+def _connect(settings: NotificationSettings) -> smtplib.SMTP:
+    if settings.smtp_implicit_tls:
+        return smtplib.SMTP_SSL(
+            settings.smtp_host,
+            settings.smtp_port,
+            timeout=settings.smtp_timeout_seconds,
+            context=_tls_context(settings),
+        )
+    return smtplib.SMTP(
+        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+    )
+
+
 def send_message(message: EmailMessage, *, settings: NotificationSettings) -> None:
     """Deliver `message` through the configured SMTP server (raises EmailFailed)."""
     try:
-        with smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
-        ) as smtp:
+        with _connect(settings) as smtp:
             if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=_tls_context(settings))
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password)
             smtp.send_message(message)
