@@ -414,3 +414,33 @@ async def test_the_seller_ships_one_order_from_its_page(
     assert (
         await other.client.get(f"/seller/{other.shop_handle}/orders/{order['id']}", headers=HTML)
     ).status_code == 404
+
+
+async def test_the_seller_filters_orders_by_the_day_they_were_placed(
+    seller: SellerMaker, buyer: BuyerMaker
+) -> None:
+    shop = await seller("olivia", "acme", stock=5, price=2500)
+    jane = await buyer("jane")
+    older = await place_paid_order(shop, jane)
+    newer = await place_paid_order(shop, jane)
+    async with get_sessionmaker()() as session:
+        row = await session.get(Order, uuid.UUID(older["id"]))
+        assert row is not None
+        row.created_at = clock.now() - timedelta(days=3)
+        await session.commit()
+    today = clock.now().date()
+    path = f"/seller/{shop.shop_handle}/orders"
+
+    recent = await shop.client.get(f"{path}?from={today - timedelta(days=1)}", headers=HTML)
+    assert newer["number"] in recent.text and older["number"] not in recent.text
+    assert f"from={today - timedelta(days=1)}" in recent.text  # the CSV export keeps the range
+    early = await shop.client.get(f"{path}?to={today - timedelta(days=2)}", headers=HTML)
+    assert older["number"] in early.text and newer["number"] not in early.text
+
+    # A date that cannot be read, or a range that ends before it starts, is said and ignored.
+    unreadable = await shop.client.get(f"{path}?from=yesterday", headers=HTML)
+    assert unreadable.status_code == 200 and "Use a date like" in unreadable.text
+    assert older["number"] in unreadable.text and newer["number"] in unreadable.text
+    backwards = await shop.client.get(f"{path}?from={today}&to={today - timedelta(days=5)}")
+    assert "The last day is before the first day." in backwards.text
+    assert older["number"] in backwards.text and newer["number"] in backwards.text

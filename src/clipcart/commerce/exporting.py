@@ -8,7 +8,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -41,6 +41,26 @@ class ShopOrderFilters:
     placed_from: datetime | None = None
     placed_to: datetime | None = None
 
+    @classmethod
+    def for_days(
+        cls,
+        shop_id: uuid.UUID,
+        *,
+        status: str | None = None,
+        search: str | None = None,
+        first_day: date | None = None,
+        last_day: date | None = None,
+    ) -> ShopOrderFilters:
+        """Orders placed from the start of `first_day` to the end of `last_day` (UTC)."""
+        after_last = _day_start(last_day + timedelta(days=1)) if last_day else None
+        return cls(
+            shop_id=shop_id,
+            status=status or None,
+            search=search or None,
+            placed_from=_day_start(first_day),
+            placed_to=after_last - timedelta(microseconds=1) if after_last else None,
+        )
+
     def check(self) -> None:
         """422 for a status that does not exist or an empty date range."""
         if self.status is not None and self.status not in domain.ORDER_STATUSES:
@@ -49,6 +69,10 @@ class ShopOrderFilters:
             )
         if self.placed_from and self.placed_to and self.placed_from > self.placed_to:
             raise ValidationFailed.field("from", "The start date is after the end date.")
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
 def _filtered(filters: ShopOrderFilters, *columns: Any) -> Select[Any]:

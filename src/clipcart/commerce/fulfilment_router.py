@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Query, UploadFile
@@ -59,20 +59,11 @@ async def return_reasons() -> list[ReturnReasonOut]:
 # --- the shop ----------------------------------------------------------------------------
 
 
-def _day_start(day: date | None) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
-
-
 def _filters(
     shop_id: uuid.UUID, status: str | None, q: str | None, placed_from: date | None, to: date | None
 ) -> exporting.ShopOrderFilters:
-    end = _day_start(to + timedelta(days=1)) if to else None
-    return exporting.ShopOrderFilters(
-        shop_id=shop_id,
-        status=status or None,
-        search=q,
-        placed_from=_day_start(placed_from),
-        placed_to=end - timedelta(microseconds=1) if end else None,
+    return exporting.ShopOrderFilters.for_days(
+        shop_id, status=status, search=q, first_day=placed_from, last_day=to
     )
 
 

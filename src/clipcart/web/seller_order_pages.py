@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -58,6 +59,25 @@ def _text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _day_range(request: Request) -> tuple[tuple[date | None, date | None], dict[str, str]]:
+    """The `from` and `to` days of the filter form; a day that cannot be read, or a range that
+    ends before it starts, is left out with a message for its field."""
+    days: list[date | None] = []
+    errors: dict[str, str] = {}
+    for name in ("from", "to"):
+        raw = (request.query_params.get(name) or "").strip()
+        try:
+            days.append(date.fromisoformat(raw) if raw else None)
+        except ValueError:
+            days.append(None)
+            errors[name] = "Use a date like 2026-11-24."
+    first, last = days
+    if first and last and first > last:
+        errors["to"] = "The last day is before the first day."
+        first = last = None
+    return (first, last), errors
+
+
 async def _shop(viewer: User, handle: str, session: AsyncSession) -> Shop:
     return await shops.get_shop_for_staff(
         viewer, handle, session=session, roles=fulfilment.FULFILMENT_ROLES
@@ -77,14 +97,18 @@ async def order_list(
     if status not in domain.ORDER_STATUSES:
         status = None
     search = (request.query_params.get("q") or "").strip()[:60]
-    filters = exporting.ShopOrderFilters(shop_id=shop.id, status=status, search=search or None)
+    days, errors = _day_range(request)
+    filters = exporting.ShopOrderFilters.for_days(
+        shop.id, status=status, search=search, first_day=days[0], last_day=days[1]
+    )
     rows, next_cursor = await exporting.list_shop_orders(
         filters,
         session=session,
         cursor=request.query_params.get("cursor") or None,
         limit=PAGE_SIZE,
     )
-    query = {key: value for key, value in (("status", status), ("q", search)) if value}
+    picked = (("status", status), ("q", search), ("from", days[0]), ("to", days[1]))
+    query = {key: str(value) for key, value in picked if value}
     return render(
         request,
         "seller/orders.html",
@@ -104,6 +128,9 @@ async def order_list(
             "next_cursor": next_cursor,
             "status": status or "",
             "search": search,
+            "first_day": request.query_params.get("from", "")[:10] if errors else days[0] or "",
+            "last_day": request.query_params.get("to", "")[:10] if errors else days[1] or "",
+            "errors": errors,
             "filters": STATUS_FILTERS,
             "carriers": fulfilment.CARRIERS,
             "query": urlencode(query),
