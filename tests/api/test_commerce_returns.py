@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from clipcart.catalog.models import StockMovement
-from clipcart.commerce import return_photos, returns, tasks
+from clipcart.commerce import domain, return_photos, tasks
 from clipcart.commerce.config import get_commerce_settings
 from clipcart.commerce.tax_rates import set_tax_rate
 from clipcart.core.clock import FrozenClock
@@ -84,18 +84,17 @@ def test_line_share_is_proportional_and_the_last_unit_takes_the_remainder() -> N
     shares = []
     paid = 0
     for before, count in ((0, 1), (1, 1), (2, 1)):
-        share = returns.line_share(
+        share = domain.line_share(
             line_total=1000, line_quantity=3, before=before, count=count, paid_before=paid
         )
         shares.append(share)
         paid += share
     assert shares == [333, 333, 334] and sum(shares) == 1000
     assert (
-        returns.line_share(line_total=1000, line_quantity=3, before=0, count=2, paid_before=0)
-        == 666
+        domain.line_share(line_total=1000, line_quantity=3, before=0, count=2, paid_before=0) == 666
     )
     assert (
-        returns.line_share(line_total=1000, line_quantity=3, before=0, count=3, paid_before=0)
+        domain.line_share(line_total=1000, line_quantity=3, before=0, count=3, paid_before=0)
         == 1000
     )
 

@@ -122,3 +122,36 @@ def quantity_limit_message(
     if stock <= 0:
         return f"{title} is sold out."
     return f"Only {stock} of {title} left: choose {stock} or fewer."
+
+
+# --- returns ---------------------------------------------------------------------------
+
+# Reasons that are the shop's doing: when such a return sends the last item of an order back,
+# the buyer also gets back what the order cost beyond its lines (shipping and its tax).
+SHOP_AT_FAULT = frozenset({"damaged", "wrong_item", "not_as_described"})
+
+
+def line_share(
+    *, line_total: int, line_quantity: int, before: int, count: int, paid_before: int
+) -> int:
+    """The paid share of `count` more units of a line when `before` were already returned
+    (for `paid_before`): proportional and rounded down, the last unit takes the remainder."""
+    if before + count >= line_quantity:
+        return max(0, line_total - paid_before)
+    return line_total * (before + count) // line_quantity - line_total * before // line_quantity
+
+
+def beyond_lines_refund(
+    *,
+    reason: str,
+    everything_back: bool,
+    order_total: int,
+    line_totals: int,
+    refunded_beyond: int,
+) -> int:
+    """What a return adds to its line shares: the order's charges outside its lines (shipping
+    and the tax on it, less what was already refunded of them), when the shop was at fault and
+    this return sends the last item back."""
+    if reason not in SHOP_AT_FAULT or not everything_back:
+        return 0
+    return max(0, order_total - line_totals - max(0, refunded_beyond))

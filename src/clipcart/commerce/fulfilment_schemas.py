@@ -117,6 +117,10 @@ class ReturnOut(BaseModel):
     photos: list[str]
     lines: list[ReturnLineOut]
     amount: MoneyOut
+    shipping_refund: MoneyOut = Field(
+        description="The part of `amount` beyond the lines: the order's shipping (and its tax), "
+        "refunded when the shop was at fault and this return sends the last item back"
+    )
     answer_due_at: datetime
     decided_at: datetime | None
     decided_automatically: bool
@@ -156,6 +160,7 @@ class ReturnOut(BaseModel):
             photos=[return_photos.photo_url(request.id, key) for key in request.photo_keys],
             lines=shown,
             amount=money(request.amount, order.currency),
+            shipping_refund=money(returns.beyond_lines_part(request, lines), order.currency),
             answer_due_at=request.answer_due_at,
             decided_at=request.decided_at,
             decided_automatically=request.decided_at is not None and request.decided_by is None,

@@ -52,14 +52,9 @@ photo_url = return_photos.photo_url  # where a return photo is served (pages use
 # --- pure rules --------------------------------------------------------------------------
 
 
-def line_share(
-    *, line_total: int, line_quantity: int, before: int, count: int, paid_before: int
-) -> int:
-    """The paid share of `count` more units of a line when `before` were already returned
-    (for `paid_before`): proportional and rounded down, the last unit takes the remainder."""
-    if before + count >= line_quantity:
-        return max(0, line_total - paid_before)
-    return line_total * (before + count) // line_quantity - line_total * before // line_quantity
+def beyond_lines_part(request: ReturnRequest, lines: list[ReturnLine]) -> int:
+    """How much of a return's amount is not for its lines (see beyond_lines_refund)."""
+    return max(0, request.amount - sum(line.amount for line in lines))
 
 
 # --- asking for a return -----------------------------------------------------------------
@@ -149,7 +144,7 @@ async def request_return(
                 else f"{line.title} is already being returned.",
                 code="return_too_many",
             )
-        amount = line_share(
+        amount = domain.line_share(
             line_total=line.total,
             line_quantity=line.quantity,
             before=before,
@@ -157,6 +152,18 @@ async def request_return(
             paid_before=paid_before,
         )
         planned.append((line, count, amount))
+    asked = {line.id: count for line, count, _ in planned}
+    everything_back = all(
+        so_far.get(line.id, (0, 0))[0] + asked.get(line.id, 0) >= line.quantity
+        for line in lines.values()
+    )
+    beyond = domain.beyond_lines_refund(
+        reason=reason,
+        everything_back=everything_back,
+        order_total=order.total,
+        line_totals=sum(line.total for line in lines.values()),
+        refunded_beyond=order.refunded - sum(line.refunded for line in lines.values()),
+    )
     keys = await return_photos.store_photos(photos)
     settings = get_commerce_settings()
     request = ReturnRequest(
@@ -166,7 +173,7 @@ async def request_return(
         details=details,
         photo_keys=keys,
         answer_due_at=clock.now() + timedelta(hours=settings.return_answer_hours),
-        amount=sum(amount for _, _, amount in planned),
+        amount=sum(amount for _, _, amount in planned) + beyond,
     )
     session.add(request)
     await session.flush()
@@ -359,9 +366,9 @@ async def refund_return(return_id: uuid.UUID) -> int:
         if request is None or request.status != RETURNED:
             return 0
         order = await orders.get_order(request.order_id, session=session)
-        amounts = await _refund_amounts(request, order, session)
+        amounts, beyond = await _refund_amounts(request, order, session)
         await _claim_for_lines(order, amounts, session)
-    total = sum(amounts.values())
+    total = sum(amounts.values()) + beyond
     if total > 0:
         await payment.refund_order_amount(
             order, Money(total, order.currency), key=f"return:{return_id}", actor=None
@@ -414,17 +421,19 @@ async def _claim_for_lines(
 
 async def _refund_amounts(
     request: ReturnRequest, order: Order, session: AsyncSession
-) -> dict[uuid.UUID, int]:
-    """Per order line, what this return refunds, never past what is left of the line or order."""
+) -> tuple[dict[uuid.UUID, int], int]:
+    """Per order line, what this return refunds, and what it refunds beyond the lines
+    (shipping), never past what is left of the line or order."""
     lines = {line.id: line for line in await orders.list_order_lines(order.id, session=session)}
     order_left = order.total - order.refunded
     amounts: dict[uuid.UUID, int] = {}
-    for item in (await return_lines([request.id], session=session))[request.id]:
+    items = (await return_lines([request.id], session=session))[request.id]
+    for item in items:
         line = lines[item.order_line_id]
         amount = min(item.amount, line.total - line.refunded, order_left)
         amounts[line.id] = max(0, amount)
         order_left -= amounts[line.id]
-    return amounts
+    return amounts, max(0, min(beyond_lines_part(request, items), order_left))
 
 
 # --- jobs --------------------------------------------------------------------------------

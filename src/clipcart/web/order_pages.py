@@ -98,6 +98,7 @@ async def order_context(order: Order, *, session: AsyncSession) -> dict[str, Any
                     for item in return_lines[request.id]
                 ],
                 "photos": [returns.photo_url(request.id, key, 320) for key in request.photo_keys],
+                "shipping": returns.beyond_lines_part(request, return_lines[request.id]),
             }
             for request in order_returns
         ],

@@ -332,6 +332,11 @@ async def return_list(
                     for item in lines[row.id]
                 ],
                 "photos": [returns.photo_url(row.id, key, 320) for key in row.photo_keys],
+                "shipping": (
+                    Money(shipping, order.currency).format()
+                    if (shipping := returns.beyond_lines_part(row, lines[row.id]))
+                    else ""
+                ),
             }
         )
     return render(
