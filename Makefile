@@ -89,18 +89,24 @@ pytest: $(STAMP) ## Only the tests (PYTEST_ARGS='-m "not browser"' and the like 
 
 # One failing benchmark does not stop the others; the run fails at the end, naming it.
 bench: $(STAMP) ## Run every benchmark, then write bench/results/SUMMARY.md
-	@started=$$SECONDS; failed=""; \
+	@started=$$SECONDS; failed=""; skipped=""; \
 	for name in $(BENCHES); do \
 	    echo "== bench.$$name"; \
 	    began=$$SECONDS; \
-	    if $(BIN)/python -m bench.$$name; then \
+	    code=0; $(BIN)/python -m bench.$$name || code=$$?; \
+	    if [ $$code -eq 0 ]; then \
 	        echo "== bench.$$name: $$((SECONDS - began)) s"; \
+	    elif [ $$code -eq 77 ]; then \
+	        echo "== bench.$$name SKIPPED after $$((SECONDS - began)) s"; \
+	        skipped="$$skipped $$name"; \
 	    else \
-	        echo "== bench.$$name FAILED (exit code $$?) after $$((SECONDS - began)) s"; \
+	        echo "== bench.$$name FAILED (exit code $$code) after $$((SECONDS - began)) s"; \
 	        failed="$$failed $$name"; \
 	    fi; \
 	done; \
-	$(BIN)/python -m bench.summary --failed "$$failed" --seconds $$((SECONDS - started)); \
+	$(BIN)/python -m bench.summary --failed "$$failed" --skipped "$$skipped" \
+	    --seconds $$((SECONDS - started)); \
+	if [ -n "$$skipped" ]; then echo "== skipped:$$skipped"; fi; \
 	echo "== make bench: $$((SECONDS - started)) s in all"; \
 	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi
 

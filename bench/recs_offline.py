@@ -38,6 +38,7 @@ RESULTS = REPO_ROOT / "bench" / "results" / "recs_offline.json"
 DATA_DIR = Path(os.environ.get("CLIPCART_RECSYS_DATA", REPO_ROOT.parent / "shared/data/recsys"))
 BASELINE_L2 = 50.0
 TOP_K = 20
+SKIPPED = 77  # the exit code `make bench` reads as "skipped" (as automake's test harness does)
 TIMED_USERS = 2000  # users whose `top` call is timed one by one for the latency figures
 console = Console(width=None if Console().is_terminal else 110)
 
@@ -237,7 +238,7 @@ def main() -> None:
     else:
         if not DATA_DIR.is_dir():
             console.print(f"[yellow]skipped: {DATA_DIR} is absent (see its README to fetch it)[/]")
-            return
+            raise SystemExit(SKIPPED)
         runs = [
             (name, DATA_DIR / file, protocol, TUNED[name])
             for name, (file, protocol, _) in DATASETS.items()

@@ -1,10 +1,11 @@
 """Collect bench/results/*.json into bench/results/SUMMARY.md (and print it as a table): one
 row per figure with its target and the baseline measured in the same run.
 
-.venv/bin/python -m bench.summary [--failed "NAME ..."] [--seconds TOTAL]
+.venv/bin/python -m bench.summary [--failed "NAME ..."] [--skipped "NAME ..."] [--seconds TOTAL]
 
-`make bench` passes the benchmarks that failed in its run (their rows, if any, are from an
-earlier run and are marked so) and how long the whole run took.
+`make bench` passes the benchmarks that failed in its run and those that skipped (exit code 77,
+e.g. their data is absent): the rows of either, if any, are from an earlier run and are marked
+so; and how long the whole run took.
 """
 
 from __future__ import annotations
@@ -82,9 +83,12 @@ def main() -> None:
     """Write SUMMARY.md and print the same table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--failed", default="", help="benchmarks that failed in this run")
+    parser.add_argument("--skipped", default="", help="benchmarks that skipped in this run")
     parser.add_argument("--seconds", type=float, help="how long the whole run took")
     args = parser.parse_args()
+    skipped = set(args.skipped.split())
     failed = set(args.failed.split())
+    stale = failed | skipped
     rows, machines, written = collect()
 
     lines = [
@@ -95,9 +99,11 @@ def main() -> None:
         "| " + " | ".join(COLUMNS) + " |",
         "|---|---|---:|---:|---:|",
     ]
-    lines += ["| " + " | ".join(row.cells(stale=row.bench in failed)) + " |" for row in rows]
+    lines += ["| " + " | ".join(row.cells(stale=row.bench in stale)) + " |" for row in rows]
     if failed:
         lines += ["", "Failed in this run: " + ", ".join(sorted(failed)) + "."]
+    if skipped:
+        lines += ["", "Skipped in this run (see its output): " + ", ".join(sorted(skipped)) + "."]
     if args.seconds is not None:
         lines += ["", f"Whole run: {args.seconds:,.0f} s."]
     lines += ["", "Machines (and when each result was written):", ""]
@@ -109,11 +115,13 @@ def main() -> None:
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in {"benchmark", "figure"} else "right")
     for row in rows:
-        table.add_row(*row.cells(stale=row.bench in failed))
+        table.add_row(*row.cells(stale=row.bench in stale))
     console = Console()
     console.print(table)
     if failed:
         console.print(f"[red]Failed in this run: {', '.join(sorted(failed))}[/red]")
+    if skipped:
+        console.print(f"[yellow]Skipped in this run: {', '.join(sorted(skipped))}[/yellow]")
     print(f"Wrote {SUMMARY}")
 
 
