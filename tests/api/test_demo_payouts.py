@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import select
 
 from clipcart.accounts.models import User
+from clipcart.core import clock
 from clipcart.core.db import unit_of_work
 from clipcart.core.money import Money
 from clipcart.demo.affiliate import DEMO_CREATOR_HANDLE
@@ -45,6 +46,9 @@ async def test_the_demo_shop_and_creator_have_a_paid_payout_and_one_in_transit(
         seen[name] = payouts
         assert [payout.status for payout in payouts] == ["paid", "in_transit"], name
         assert payouts[0].settled_at is not None and payouts[1].settled_at is None
+        # Nothing is dated after the seeding finished.
+        assert all(payout.created_at <= clock.now() for payout in payouts), name
+        assert payouts[0].settled_at <= clock.now(), name
         async with unit_of_work() as session:
             balance = await ledger.get_payee_balance(owner, shop.currency, session=session)
             transit = await ledger.get_account_balance(

@@ -68,7 +68,8 @@ async def _seed_payee(payee: Owner, currency: str, *, requested_by: uuid.UUID) -
         balance = await ledger.get_payee_balance(payee, currency, session=session)
     amounts = payout_amounts(balance.available, ledger.minimum_payout_for(currency))
     settle = timedelta(seconds=get_ledger_settings().payout_sandbox_settle_seconds + 1)
-    async with clock_at(clock.now()) as frozen:
+    # Started that long ago, so the settled payout's entries are not dated in the future.
+    async with clock_at(clock.now() - settle - timedelta(seconds=1)) as frozen:
         for number, amount in enumerate(amounts):
             async with unit_of_work() as session:
                 payout = await ledger.create_payout(
