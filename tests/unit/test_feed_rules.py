@@ -52,6 +52,24 @@ def test_the_score_is_the_sum_of_its_terms_and_the_explanation_quotes_them() -> 
     assert why.sources == ("similar", "trending")
 
 
+def test_the_summary_does_not_say_the_same_thing_twice() -> None:
+    # Followed, brand new and trending: each source already says what its term would.
+    item = scored(
+        followed=True,
+        trend=0.9,
+        created_at=NOW - timedelta(minutes=10),
+        sources=frozenset({"following", "trending"}),
+    )
+    # (It used to add "people engage with it a lot and you follow its creator".)
+    assert explain(item).summary == (
+        "You are seeing this because it is from an account you follow, it is trending right now, "
+        "new videos get a small audience to show what they are worth and it is new."
+    )
+    # The same terms still explain an item no source vouches for in those words.
+    alone = explain(scored(followed=True, trend=0.9, sources=frozenset({"recent"}))).summary
+    assert "people engage with it a lot" in alone
+
+
 @given(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1))
 def test_more_taste_never_lowers_the_score(similarity: float, topic: float, extra: float) -> None:
     low = scored(similarity=similarity, topic_affinity=topic)

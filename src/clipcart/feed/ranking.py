@@ -78,6 +78,7 @@ class Term:
     name: str
     value: float
     text: str
+    about: str = ""  # the candidate source that says the same thing, if one does
 
 
 @dataclass(frozen=True)
@@ -151,37 +152,48 @@ def score(
 ) -> Scored:
     """The candidate's score: the weighted sum of its terms (which are returned with it)."""
     terms = (
-        Term("watch", weights.watch * predicted_watch(features), _watch_text(features)),
+        Term("watch", weights.watch * predicted_watch(features), *_watch_text(features)),
         Term(
             "engagement",
             weights.engagement * predicted_engagement(features),
             "people engage with it a lot" if features.trend > 0.3 else "people engage with it",
+            "trending",
         ),
         Term(
             "purchase",
             weights.purchase * expected_purchase_value(features),
             "it has a product you may want to buy",
+            "shopping",
         ),
-        Term("freshness", weights.freshness * freshness(features.created_at, now), "it is new"),
+        Term(
+            "freshness",
+            weights.freshness * freshness(features.created_at, now),
+            "it is new",
+            "recent",
+        ),
         Term(
             "exploration",
             weights.exploration * exploration_bonus(features, now),
             "new videos get a small audience to show what they are worth",
+            "fresh",
         ),
     )
     return Scored(features=features, score=sum(term.value for term in terms), terms=terms)
 
 
-def _watch_text(features: Features) -> str:
+def _watch_text(features: Features) -> tuple[str, str]:
+    """What the predicted watch rests on most, in plain words, and the source saying the same."""
     parts = [
-        (features.similarity, "it is like videos you watched to the end"),
-        (features.topic_affinity, "it is about topics you have been enjoying"),
-        (features.creator_affinity, "you enjoy this creator's videos"),
+        (features.similarity, "it is like videos you watched to the end", "similar"),
+        (features.topic_affinity, "it is about topics you have been enjoying", "topics"),
+        (features.creator_affinity, "you enjoy this creator's videos", ""),
     ]
-    value, text = max(parts, key=lambda part: part[0])
+    value, text, about = max(parts, key=lambda part: part[0])
     if value <= 0.05:
-        return "you follow its creator" if features.followed else "people watch it through"
-    return text
+        if features.followed:
+            return "you follow its creator", "following"
+        return "people watch it through", ""
+    return text, about
 
 
 @dataclass(frozen=True)
@@ -200,8 +212,11 @@ def explain(scored: Scored, *, top: int = 2) -> Explanation:
     sources = tuple(source for source in SOURCES if source in scored.features.sources)
     main = sorted((term for term in scored.terms if term.value > 0), key=lambda t: -t.value)
     reasons = tuple(term.text for term in main[:top])
-    said = [SOURCE_TEXT[source] for source in sources[:2]]
-    summary = "You are seeing this because " + _join([*said, *reasons]) + "."
+    said = sources[:2]
+    # The sentence names the sources, then the main terms that do not repeat one of them
+    # ("it is trending right now" already says "people engage with it").
+    new = [term.text for term in main if term.about not in said][:top]
+    summary = "You are seeing this because " + _join([SOURCE_TEXT[s] for s in said] + new) + "."
     return Explanation(
         summary=summary, sources=sources, reasons=reasons, terms=scored.terms, score=scored.score
     )
