@@ -27,6 +27,7 @@ from clipcart.core.ratelimit import create_rate_limiter
 from clipcart.feed.router import router as feed_api
 from clipcart.ledger.router import router as ledger_api
 from clipcart.media.router import router as media_api
+from clipcart.messaging.router import router as messaging_api
 from clipcart.notifications.router import router as notifications_api
 from clipcart.ops.router import router as ops_router
 from clipcart.payments.router import router as payments_api
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(media_api)
     app.include_router(social_api)
     app.include_router(notifications_api)
+    app.include_router(messaging_api)
     app.include_router(promotions_api)
     app.include_router(commerce_api)
     app.include_router(fulfilment_api)

@@ -12,6 +12,7 @@ def load_all_models() -> None:
     import clipcart.core.idempotency
     import clipcart.ledger.models
     import clipcart.media.models
+    import clipcart.messaging.models
     import clipcart.notifications.models
     import clipcart.payments.models
     import clipcart.payments.sandbox.models

@@ -96,6 +96,38 @@ async def unread_count(user_id: uuid.UUID, *, session: AsyncSession) -> int:
     return int(count or 0)
 
 
+async def has_unread(user_id: uuid.UUID, *, kind: str, link: str, session: AsyncSession) -> bool:
+    """True when the user has an unread notification of this kind pointing at `link`."""
+    found = await session.scalar(
+        select(Notification.id)
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.link == link,
+            Notification.read_at.is_(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def mark_read_by_link(
+    user_id: uuid.UUID, *, kind: str, link: str, session: AsyncSession
+) -> None:
+    """Mark the user's unread notifications of this kind pointing at `link` read."""
+    await session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.link == link,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def get_notification_for(
     user: User, notification_id: uuid.UUID, *, session: AsyncSession
 ) -> Notification:

@@ -1,0 +1,1 @@
+"""Direct messages between people, and between people and shops."""
