@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from clipcart.core.routing import make_router
 from clipcart.web.templating import STATIC_DIR, render, templates
-from clipcart.web.viewer import SignedInViewer, viewer_from_state
+from clipcart.web.viewer import viewer_from_state
 
 __all__ = ["STATIC_DIR", "render_error_page", "router"]
 
@@ -22,24 +22,7 @@ router = make_router(include_in_schema=False)
 
 # The home page (the feed) lives in web/feed_pages.py.
 # The + tab (/upload) lives in web/video_pages.py with the other video pages.
-
-
-@router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, viewer: SignedInViewer) -> Response:
-    """The inbox tab (messaging arrives with a later issue)."""
-    return render(
-        request,
-        "coming_soon.html",
-        {
-            "heading": "Your inbox is coming soon",
-            "message": "Messages from people and shops, and news about your orders, will "
-            "arrive here.",
-            "next_step": "There is nothing waiting for you yet.",
-            "glyph": "inbox",
-        },
-        viewer=viewer,
-        tab="inbox",
-    )
+# The inbox (/inbox) lives in web/message_pages.py.
 
 
 _ERROR_PAGE_HEADERS = {"Cache-Control": "no-store"}

@@ -11,6 +11,7 @@ from clipcart.web import (
     checkout_pages,
     feed_pages,
     import_pages,
+    message_pages,
     money_pages,
     notification_pages,
     order_pages,
@@ -27,6 +28,7 @@ from clipcart.web import (
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
+router.include_router(message_pages.router)
 router.include_router(account_pages.router)
 router.include_router(security_pages.router)
 router.include_router(shop_pages.router)

@@ -1,0 +1,99 @@
+"""Messages in a real browser at 390x844: a buyer opens a product, taps "Ask the shop" and
+sends a question; the seller, in a second browser, finds it in the shop's inbox and answers;
+the buyer's open conversation shows the answer without a reload (the page polls)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.conftest import PHONE, PageProblems
+from tests.e2e.test_feed_browser import _api
+from tests.e2e.test_pages_browser import screenshot, sign_up
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def seller_context(browser: Browser, live_server: str) -> AsyncIterator[BrowserContext]:
+    """A second browser profile for the seller, phone-sized too."""
+    created = await browser.new_context(
+        base_url=live_server, viewport=PHONE, device_scale_factor=1, locale="en-GB"
+    )
+    created.set_default_timeout(10_000)
+    try:
+        yield created
+    finally:
+        await created.close()
+
+
+async def _shop_with_a_hat(page: Page) -> dict[str, Any]:
+    await sign_up(page, display_name="Sunny Goods")
+    shop = f"shop{uuid.uuid4().hex[:8]}"
+    await _api(
+        page,
+        "POST",
+        "/api/v1/shops",
+        {"handle": shop, "name": "Sunny Goods", "country": "US", "currency": "USD"},
+    )
+    hat = await _api(
+        page,
+        "POST",
+        f"/api/v1/shops/{shop}/products",
+        {
+            "title": "Straw Sun Hat",
+            "status": "active",
+            "options": ["Size"],
+            "variants": [{"sku": f"HAT-{shop}", "option_values": ["M"], "price": 2450, "stock": 5}],
+        },
+    )
+    return {"shop": shop, "hat": hat}
+
+
+async def test_a_buyer_asks_the_shop_and_sees_the_answer_arrive(
+    page: Page, problems: PageProblems, seller_context: BrowserContext
+) -> None:
+    seller_page = await seller_context.new_page()
+    world = await _shop_with_a_hat(seller_page)
+    await sign_up(page, display_name="Bruno Buyer")
+
+    await page.goto(f"/p/{world['hat']['id']}")
+    await page.get_by_role("link", name="Ask the shop").click()
+    await expect(page.get_by_role("heading", name="Ask Sunny Goods")).to_be_visible()
+    await expect(page.locator(".message-card")).to_contain_text("Straw Sun Hat")
+    await page.get_by_label("Your message").fill("Does the hat fold flat for travel?")
+    await screenshot(page, "messages-ask-the-shop-390x844")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page).to_have_url(re.compile(r"/inbox/[0-9a-f-]{36}#latest$"))
+    thread_url = page.url
+    await expect(page.locator(".message-mine")).to_contain_text("Does the hat fold flat")
+    await expect(page.locator(".message-mine .message-card")).to_contain_text("Straw Sun Hat")
+
+    await seller_page.goto("/inbox")
+    badge = seller_page.locator("[data-messages-badge]")
+    await expect(badge).to_have_text("1")
+    await screenshot(seller_page, "messages-seller-badge-390x844")
+    await seller_page.get_by_role("link", name=re.compile(r"^Sunny Goods")).click()
+    await seller_page.get_by_role("link", name=re.compile(r"Bruno Buyer")).click()
+    await expect(seller_page.get_by_text("you answer as the shop")).to_be_visible()
+    await seller_page.get_by_label("Message (as the shop)").fill("Yes, it rolls up into a tube.")
+    await seller_page.get_by_role("button", name="Send").click()
+    await expect(seller_page.locator(".message-mine")).to_contain_text("rolls up")
+
+    # The buyer never reloaded: the answer arrives by the page's 5-second poll.
+    assert page.url == thread_url
+    answer = page.locator(".message-theirs")
+    await expect(answer).to_contain_text("Yes, it rolls up into a tube.", timeout=12_000)
+    await page.wait_for_timeout(500)  # let the smooth scroll settle for the screenshot
+    await screenshot(page, "messages-thread-390x844")
+    await page.goto("/inbox")
+    await expect(page.locator(".message-row")).to_contain_text("Sunny Goods")
+    await expect(page.locator("[data-messages-badge]")).to_be_hidden()
+    await screenshot(page, "messages-inbox-390x844")
+    assert problems.csp_violations == []
+    assert problems.unexpected() == []
