@@ -172,6 +172,26 @@ async def test_hooks_do_not_run_when_the_block_fails_and_nothing_is_written() ->
     assert await count_happenings() == 0
 
 
+async def test_a_savepoint_opening_the_transaction_is_undone_with_it() -> None:
+    """A nested transaction (savepoint) that comes before any other write is still part of the
+    unit of work: when the unit fails, what the savepoint wrote is undone too (the SQLite driver
+    used to run that savepoint as a transaction of its own and commit it on release)."""
+    with pytest.raises(LookupError):
+        async with unit_of_work() as session:
+            async with session.begin_nested():
+                session.add(Happening(id=1, at=MOMENTS[0]))
+            session.add(Happening(id=2, at=MOMENTS[1]))
+            await session.flush()
+            raise LookupError("the use case failed after its savepoint")
+    assert await count_happenings() == 0
+
+    async with unit_of_work() as session:  # and a unit that succeeds keeps both
+        async with session.begin_nested():
+            session.add(Happening(id=1, at=MOMENTS[0]))
+        session.add(Happening(id=2, at=MOMENTS[1]))
+    assert await count_happenings() == 2
+
+
 async def test_hooks_do_not_run_when_the_commit_itself_fails() -> None:
     async with unit_of_work() as session:
         session.add(Happening(id=1, at=MOMENTS[0]))

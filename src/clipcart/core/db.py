@@ -87,6 +87,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_before_savepoint(connection: Any, _name: str | None) -> None:
+    """SQLite: open the transaction before a savepoint that would otherwise open it.
+
+    Python's sqlite3 driver begins a transaction only before its first INSERT/UPDATE/DELETE, so
+    a SAVEPOINT that comes first starts a transaction of its own, and releasing it commits: what
+    the savepoint wrote would stay even if the unit of work then failed.
+    """
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _replace_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """Pool checkout: a connection the server has closed (a restart, an idle timeout, a killed
     backend) is swapped for a new one before anyone uses it.
@@ -106,6 +117,7 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _begin_before_savepoint)
     else:
         # A pool as big as the requests one process serves at once: connections opened beyond
         # it are closed again when returned, and each new one costs a few milliseconds.
