@@ -329,6 +329,27 @@ async def test_a_block_either_way_stops_messages_and_hides_the_conversation(
     assert [row["id"] for row in await inbox(bob.client)] == [conversation_id]
 
 
+async def test_a_person_blocked_by_a_shops_staff_cannot_write_to_the_shop(
+    seller: SellerMaker, person: PersonMaker
+) -> None:
+    shop = await seller("olivia", "acme")
+    jane = await person("jane")
+    conversation_id = (await start(jane.client, shop="acme", text="hello"))["conversation"]["id"]
+    assert (await shop.client.post(f"{API}/users/jane/block")).status_code == 200
+
+    refused = await jane.client.post(f"{API}/conversations", json={"shop": "acme", "text": "x"})
+    assert_problem(refused, 403, "blocked")
+    assert_problem(await send(jane.client, conversation_id, "again"), 403, "blocked")
+    assert await count(Message) == 1
+    # The shop can still write to her, and both still see what was said.
+    assert (await send(shop.client, conversation_id, "Please stop.")).status_code == 201
+    seen = await jane.client.get(f"{API}/conversations/{conversation_id}")
+    assert seen.status_code == 200
+
+    await shop.client.delete(f"{API}/users/jane/block")
+    assert (await send(jane.client, conversation_id, "sorry")).status_code == 201
+
+
 async def test_strangers_get_404_for_a_conversation(
     person: PersonMaker, seller: SellerMaker
 ) -> None:

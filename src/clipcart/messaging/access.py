@@ -102,6 +102,13 @@ async def is_blocked(conversation: Conversation, *, session: AsyncSession) -> bo
     )
 
 
+async def blocked_by_shop(person_id: uuid.UUID, shop: Shop, *, session: AsyncSession) -> bool:
+    """True when someone on the shop's staff blocked this person: they cannot write to the
+    shop (its staff can still write to them, and both still see what was said)."""
+    staff = [member.user_id for member, _ in await shops.list_staff(shop, session=session)]
+    return await social.blocked_by_any(person_id, staff, session=session)
+
+
 async def get_conversation_for(
     viewer: User, conversation_id: uuid.UUID, *, session: AsyncSession
 ) -> ConversationView:

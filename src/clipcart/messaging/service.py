@@ -31,6 +31,7 @@ from clipcart.core.ratelimit import RateLimiter
 from clipcart.messaging import domain
 from clipcart.messaging.access import (
     ConversationView,
+    blocked_by_shop,
     get_conversation_for,
     inbox_link,
     is_blocked,
@@ -373,9 +374,10 @@ async def start_conversation(
         )
     else:
         assert to_shop is not None
+        to_own_shop = await shops.is_shop_staff(sender.id, to_shop.id, session=session)
         facts = domain.Facts(
-            to_self=await shops.is_shop_staff(sender.id, to_shop.id, session=session),
-            blocked=False,
+            to_self=to_own_shop,
+            blocked=not to_own_shop and await blocked_by_shop(sender.id, to_shop, session=session),
             shop_suspended=to_shop.status != "active",
         )
     _refuse_if(facts)
@@ -415,7 +417,12 @@ async def send_message(
     _refuse_if(
         domain.Facts(
             to_self=False,
-            blocked=await is_blocked(conversation, session=session),
+            blocked=await is_blocked(conversation, session=session)
+            or (
+                view.as_shop is None
+                and view.shop is not None
+                and await blocked_by_shop(sender.id, view.shop, session=session)
+            ),
             shop_suspended=view.as_shop is None
             and view.shop is not None
             and view.shop.status != "active",

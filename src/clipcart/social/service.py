@@ -64,6 +64,7 @@ from clipcart.social.saves import (
     unsave_video,
 )
 from clipcart.social.visibility import (
+    blocked_by_any,
     blocked_user_ids,
     get_visible_video,
     is_blocked_between,
@@ -79,6 +80,7 @@ __all__ = [
     "ViewerVideoState",
     "add_comment",
     "block",
+    "blocked_by_any",
     "blocked_user_ids",
     "check_rate",
     "comment_views",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,3 +54,17 @@ async def blocked_user_ids(viewer_id: uuid.UUID, *, session: AsyncSession) -> se
     blocked = select(Block.blocked_id).where(Block.blocker_id == viewer_id)
     blockers = select(Block.blocker_id).where(Block.blocked_id == viewer_id)
     return set(await session.scalars(blocked.union(blockers)))
+
+
+async def blocked_by_any(
+    blocked_id: uuid.UUID, blocker_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> bool:
+    """True when one of `blocker_ids` blocked `blocked_id` (a shop's staff and a person)."""
+    if not blocker_ids:
+        return False
+    found = await session.scalar(
+        select(Block.blocker_id)
+        .where(Block.blocked_id == blocked_id, Block.blocker_id.in_(list(blocker_ids)))
+        .limit(1)
+    )
+    return found is not None
