@@ -180,3 +180,14 @@ async def test_entry_points_and_who_may_open_a_thread(
     anonymous = await client.get(thread_path, headers=HTML)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     assert await count(Message) == 1
+
+
+async def test_the_notifications_inbox_links_to_messages_with_the_unread_count(
+    person: PersonMaker,
+) -> None:
+    anna, bob = await person("anna"), await person("bobby")
+    before = await bob.client.get("/notifications")
+    assert 'href="/inbox">Messages</a>' in before.text  # no count while nothing waits
+    await start(anna.client, to="bobby", text="hi there")
+    after = await bob.client.get("/notifications")
+    assert re.search(r'href="/inbox">Messages <span class="message-count">1<', after.text)

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from clipcart.core.routing import DbSession, make_router
+from clipcart.messaging import service as messaging
 from clipcart.notifications import service as notifications
 from clipcart.web.flash import flash
 from clipcart.web.forms import safe_next, see_other
@@ -26,10 +27,16 @@ async def notification_list(
         viewer, session=session, cursor=request.query_params.get("cursor") or None, limit=30
     )
     unread = await notifications.unread_count(viewer.id, session=session)
+    unread_messages = await messaging.unread_total(viewer, session=session)
     return render(
         request,
         "commerce/notifications.html",
-        {"notifications": rows, "next_cursor": next_cursor, "unread": unread},
+        {
+            "notifications": rows,
+            "next_cursor": next_cursor,
+            "unread": unread,
+            "unread_messages": unread_messages,
+        },
         viewer=viewer,
         tab="inbox",
     )
