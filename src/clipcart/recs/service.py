@@ -199,13 +199,25 @@ async def ingest(
 _PG_ARRAY_TYPES = {
     column.name: column.type.compile(dialect=postgresql.dialect()) for column in _TABLE.columns
 }
+# Columns with one value for the whole batch go as one parameter each, not as an array of
+# copies (asyncpg encodes every array element in turn).
+_PG_BATCH_CONSTANTS = ("received_at", "user_id", "visitor_id")
+_PG_ARRAY_COLUMNS = [name for name in _COLUMNS if name not in _PG_BATCH_CONSTANTS]
 # Built once from the table's own metadata: no outside text reaches this SQL.
-# Sent to the driver as it is ($n parameters, one array per column in the table's order):
-# SQLAlchemy's text() parameter handling cost more than asyncpg's encoding of the arrays.
+# Sent to the driver as it is ($n parameters: one array per varying column, then the batch's
+# constants): SQLAlchemy's text() parameter handling cost more than asyncpg's encoding.
 _PG_ARRAYS = ", ".join(
-    f"CAST(${number} AS {_PG_ARRAY_TYPES[name]}[])" for number, name in enumerate(_COLUMNS, 1)
+    f"CAST(${number} AS {_PG_ARRAY_TYPES[name]}[])"
+    for number, name in enumerate(_PG_ARRAY_COLUMNS, 1)
 )
-_PG_INSERT_SQL = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_PG_ARRAYS}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: E501, S608
+_PG_SELECTED = ", ".join(
+    f"CAST(${len(_PG_ARRAY_COLUMNS) + 1 + _PG_BATCH_CONSTANTS.index(name)} AS "
+    f"{_PG_ARRAY_TYPES[name]})"
+    if name in _PG_BATCH_CONSTANTS
+    else f"batch.{name}"
+    for name in _COLUMNS
+)
+_PG_INSERT_SQL = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) SELECT {_PG_SELECTED} FROM unnest({_PG_ARRAYS}) AS batch({', '.join(_PG_ARRAY_COLUMNS)}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: E501, S608
 
 
 async def _insert_columns(
@@ -220,7 +232,9 @@ async def _insert_columns(
         # The commit waits for the WAL flush like every other: attribution (and so creator
         # commission) is read from these events, so an answered batch must survive a crash.
         connection = await session.connection()
-        result = await connection.exec_driver_sql(_PG_INSERT_SQL, tuple(columns.values()))
+        arguments = [columns[name] for name in _PG_ARRAY_COLUMNS]
+        arguments += [columns[name][0] for name in _PG_BATCH_CONSTANTS]
+        result = await connection.exec_driver_sql(_PG_INSERT_SQL, tuple(arguments))
         # asyncpg's UUIDs subclass uuid.UUID and hash alike: no conversion needed to match rows.
         return {event_id for (event_id,) in result}
     return await _insert_sqlite(columns, session=session)
