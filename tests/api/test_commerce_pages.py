@@ -4,10 +4,13 @@ coupons, and the Inbox. Other people's orders are a 404."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import timedelta
 from typing import Any
+
+from PIL import Image
 
 from clipcart.commerce.models import Order
 from clipcart.core import clock
@@ -444,3 +447,25 @@ async def test_the_seller_filters_orders_by_the_day_they_were_placed(
     backwards = await shop.client.get(f"{path}?from={today}&to={today - timedelta(days=5)}")
     assert "The last day is before the first day." in backwards.text
     assert older["number"] in backwards.text and newer["number"] in backwards.text
+
+
+async def test_order_pages_show_each_lines_picture(seller: SellerMaker, buyer: BuyerMaker) -> None:
+    shop = await seller("olivia", "acme", stock=5, price=2500)
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 300), "teal").save(picture, format="PNG")
+    uploaded = await shop.client.post(
+        f"{API}/products/{shop.product_id}/images",
+        files={"file": ("hat.png", picture.getvalue(), "image/png")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    jane = await buyer("jane")
+    order = await place_paid_order(shop, jane)
+    for client, path in (
+        (jane.client, f"/orders/{order['id']}"),
+        (shop.client, f"/seller/{shop.shop_handle}/orders/{order['id']}"),
+    ):
+        page = await client.get(path, headers=HTML)
+        thumb = re.search(r'<img class="cart-thumb" src="([^"]+)"', page.text)
+        assert thumb, path
+        served = await client.get(thumb.group(1))
+        assert served.status_code == 200 and served.content[8:12] == b"WEBP"

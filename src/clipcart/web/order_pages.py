@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from clipcart.accounts.models import User
-from clipcart.commerce import cancelling, domain, fulfilment, orders, returns
+from clipcart.commerce import buyables, cancelling, domain, fulfilment, orders, returns
 from clipcart.commerce.models import Order
 from clipcart.core import clock, events
 from clipcart.core.errors import AppError, NotFound
@@ -81,10 +81,12 @@ async def order_context(order: Order, *, session: AsyncSession) -> dict[str, Any
             continue
         for item in return_lines[request.id]:
             returned[item.order_line_id] = returned.get(item.order_line_id, 0) + item.quantity
+    product_ids = {line.product_id for line in lines if line.product_id is not None}
     return {
         "order": order,
         "shop": shop,
         "lines": lines,
+        "images": await buyables.first_images(product_ids, session=session),
         "timeline": [
             {"title": event_title(event.from_status, event.to_status), "event": event}
             for event in timeline
