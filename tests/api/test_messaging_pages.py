@@ -191,3 +191,15 @@ async def test_the_notifications_inbox_links_to_messages_with_the_unread_count(
     await start(anna.client, to="bobby", text="hi there")
     after = await bob.client.get("/notifications")
     assert re.search(r'href="/inbox">Messages <span class="message-count">1<', after.text)
+
+
+async def test_the_inbox_tab_holds_activity_and_messages(person: PersonMaker) -> None:
+    anna, bob = await person("anna"), await person("bobby")
+    await start(anna.client, to="bobby", text="hi there")
+    page = await bob.client.get("/inbox")
+    assert page.status_code == 200
+    assert '<a class="tab tab-inbox" href="/inbox" aria-current="page">' in page.text
+    activity = page.text.index('aria-label="Activity"')
+    conversations = page.text.index('aria-label="Conversations"')
+    assert activity < conversations and 'href="/notifications"' in page.text
+    assert "hi there" in page.text[conversations:]

@@ -91,8 +91,12 @@ async def test_a_buyer_asks_the_shop_and_sees_the_answer_arrive(
     await expect(answer).to_contain_text("Yes, it rolls up into a tube.", timeout=12_000)
     await page.wait_for_timeout(500)  # let the smooth scroll settle for the screenshot
     await screenshot(page, "messages-thread-390x844")
-    await page.goto("/inbox")
-    await expect(page.locator(".message-row")).to_contain_text("Sunny Goods")
+    # The Inbox tab: the activity row first, then the conversations; nothing left unread.
+    await page.get_by_role("link", name="Inbox", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/inbox$"))
+    conversations = page.get_by_role("list", name="Conversations")
+    await expect(conversations.locator(".message-row")).to_contain_text("Sunny Goods")
+    await expect(page.get_by_role("list", name="Activity")).to_contain_text("Activity")
     await expect(page.locator("[data-messages-badge]")).to_be_hidden()
     await screenshot(page, "messages-inbox-390x844")
     assert problems.csp_violations == []

@@ -17,6 +17,7 @@ from clipcart.core.errors import AppError, NotFound
 from clipcart.core.routing import DbSession, make_router
 from clipcart.messaging import domain, presenting, service
 from clipcart.messaging.schemas import RAW_TEXT_MAX, ConversationStartIn, MessageIn
+from clipcart.notifications import service as notifications
 from clipcart.shops import service as shops
 from clipcart.shops.models import Shop
 from clipcart.web.forms import FORM_ERROR, FormErrors, errors_from_app_error, see_other
@@ -59,6 +60,7 @@ async def inbox(request: Request, viewer: SignedInViewer, session: DbSession) ->
         request,
         "messages/inbox.html",
         {
+            "unread_notifications": await notifications.unread_count(viewer.id, session=session),
             "conversations": [presenting.conversation_out(view) for view in views],
             "next_cursor": next_cursor,
             "shop": shop,
