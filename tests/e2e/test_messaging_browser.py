@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import PHONE, PageProblems
+from tests.e2e.conftest import PageProblems
+from tests.e2e.test_commerce_browser import seller_context
 from tests.e2e.test_feed_browser import _api
 from tests.e2e.test_pages_browser import screenshot, sign_up
 
+__all__ = ["seller_context"]  # fixtures used here
+
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def seller_context(browser: Browser, live_server: str) -> AsyncIterator[BrowserContext]:
-    """A second browser profile for the seller, phone-sized too."""
-    created = await browser.new_context(
-        base_url=live_server, viewport=PHONE, device_scale_factor=1, locale="en-GB"
-    )
-    created.set_default_timeout(10_000)
-    try:
-        yield created
-    finally:
-        await created.close()
 
 
 async def _shop_with_a_hat(page: Page) -> dict[str, Any]:
