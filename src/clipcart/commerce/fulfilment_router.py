@@ -59,14 +59,6 @@ async def return_reasons() -> list[ReturnReasonOut]:
 # --- the shop ----------------------------------------------------------------------------
 
 
-def _filters(
-    shop_id: uuid.UUID, status: str | None, q: str | None, placed_from: date | None, to: date | None
-) -> exporting.ShopOrderFilters:
-    return exporting.ShopOrderFilters.for_days(
-        shop_id, status=status, search=q, first_day=placed_from, last_day=to
-    )
-
-
 @router.get("/shops/{handle}/orders")
 async def list_shop_orders(
     handle: str,
@@ -84,7 +76,12 @@ async def list_shop_orders(
         user, handle, session=db, roles=fulfilment.FULFILMENT_ROLES
     )
     rows, next_cursor = await exporting.list_shop_orders(
-        _filters(shop.id, status, q, placed_from, to), cursor=cursor, limit=limit, session=db
+        exporting.ShopOrderFilters.for_days(
+            shop.id, status=status, search=q, first_day=placed_from, last_day=to
+        ),
+        cursor=cursor,
+        limit=limit,
+        session=db,
     )
     summaries = await orders.describe_orders([order for order, _ in rows], session=db)
     items = [
@@ -117,7 +114,9 @@ async def export_shop_orders(
     shop = await shops.get_shop_for_staff(
         user, handle, session=db, roles=fulfilment.FULFILMENT_ROLES
     )
-    filters = _filters(shop.id, status, q, placed_from, to)
+    filters = exporting.ShopOrderFilters.for_days(
+        shop.id, status=status, search=q, first_day=placed_from, last_day=to
+    )
     filters.check()
     return StreamingResponse(
         exporting.export_csv(filters),
