@@ -11,6 +11,7 @@ from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.core.money import Money
 from clipcart.ledger import service
 from clipcart.ledger.domain import (
+    MAX_LEGS,
     AccountKey,
     AccountKind,
     Owner,
@@ -146,6 +147,25 @@ async def test_a_multi_leg_overdraft_rolls_back_legs_already_applied() -> None:
         assert (await _balance(account)).posted_debits in (0, 100)
     assert (await _balance(shop)).posted == 0
     assert (await _balance(held)).posted == 100
+    assert await _verify() == []
+
+
+async def test_a_transfer_with_the_most_legs_allowed_posts() -> None:
+    clearing, held = await _clearing_and_held()
+    shops = await _accounts(
+        *(
+            AccountKey(AccountKind.SELLER_BALANCE, Owner.shop(uuid.uuid4()), USD)
+            for _ in range(MAX_LEGS - 1)
+        )
+    )
+    await _post(_fund(clearing, held, MAX_LEGS))
+    await _post(
+        split_transfer(
+            "many", TransferKind.ADJUSTMENT, debit=held, credits=[(shop, usd(1)) for shop in shops]
+        )
+    )
+    assert (await _balance(held)).posted == 1
+    assert {(await _balance(shop)).posted for shop in (shops[0], shops[-1])} == {1}
     assert await _verify() == []
 
 

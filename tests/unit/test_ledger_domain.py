@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from clipcart.core.money import Money
 from clipcart.ledger.domain import (
+    MAX_LEGS,
     AccountKey,
     AccountKind,
     Balance,
@@ -78,6 +79,16 @@ def test_an_idempotency_key_is_required_and_bounded() -> None:
     for key in ("", "x" * 201):
         with pytest.raises(InvalidTransfer):
             TransferDraft(key, TransferKind.ADJUSTMENT, USD, legs)
+
+
+def test_a_transfer_has_a_bounded_number_of_legs() -> None:
+    def legs(count: int) -> tuple[Leg, ...]:
+        credits = tuple(Leg(uuid.uuid4(), Side.CREDIT, 1) for _ in range(count - 1))
+        return (Leg(A, Side.DEBIT, count - 1), *credits)
+
+    TransferDraft("k", TransferKind.ADJUSTMENT, USD, legs(MAX_LEGS))
+    with pytest.raises(InvalidTransfer, match="at most 1000 legs"):
+        TransferDraft("k", TransferKind.ADJUSTMENT, USD, legs(MAX_LEGS + 1))
 
 
 @given(st.lists(amounts, min_size=1, max_size=6))

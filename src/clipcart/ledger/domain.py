@@ -14,6 +14,7 @@ from clipcart.ledger.errors import InvalidTransfer, UnbalancedTransfer
 
 PLATFORM_OWNER_ID = uuid.UUID(int=0)
 MAX_KEY_LENGTH = 200
+MAX_LEGS = 1000  # PostgreSQL takes at most 32,767 parameters in one statement (8 a leg)
 
 
 class Side(StrEnum):
@@ -208,6 +209,8 @@ def check_transfer(draft: TransferDraft) -> None:
     Money.zero(draft.currency)
     if len(draft.legs) < 2:
         raise InvalidTransfer("a transfer needs at least one debit and one credit")
+    if len(draft.legs) > MAX_LEGS:
+        raise InvalidTransfer(f"a transfer has at most {MAX_LEGS} legs")
     if len({leg.account_id for leg in draft.legs}) != len(draft.legs):
         raise InvalidTransfer("a transfer touches each account at most once")
     for leg in draft.legs:

@@ -10,9 +10,9 @@ leaving a trace (the transaction stays usable):
   second resolution write nothing at all;
 - balances, the per-account entry numbers and the entries are written together.
 
-On PostgreSQL all of it is one statement, prepared once per connection and sent straight to
-asyncpg (one round trip, no SQL compilation per call): lock the rows (FOR NO KEY UPDATE,
-ordered), check every leg against the locked rows, insert the transfer only if all legs pass,
+On PostgreSQL all of it is one statement (one per number of legs), prepared and planned once per
+connection and sent straight to asyncpg (one round trip, no SQL compilation per call): lock the
+rows (FOR NO KEY UPDATE, ordered), check every leg against the locked rows, insert the transfer only if all legs pass,
 update the accounts only if the transfer row was inserted, and insert the entries from the
 updated rows. On SQLite, which serialises writers, one conditional UPDATE moves the legs, then
 the transfer row and the entries are inserted; a refusal or a taken key undoes the updates
@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -134,27 +135,33 @@ _LEG_ALLOWED = """coalesce(
     ), false)"""
 
 
-# PostgreSQL: one statement. Parameters $1-$8 are the legs as parallel arrays (in primary-key
-# order), $9-$20 the transfer row. Data-modifying CTEs all see one snapshot, so each step reads
-# the rows returned by the step before it, never the tables: `locked` returns the latest row
-# versions (it waits for and then holds the row locks, so they cannot change until the
-# transaction ends), `checked` judges every leg on them,
-# `transfer` is only inserted when no leg was refused, `moved` only updates accounts when the
-# transfer row was inserted (ON CONFLICT DO NOTHING on the key, pending_id or reverses_id
-# returns nothing), and `written` numbers the entries from the updated counters.
+# PostgreSQL: one statement per number of legs. Parameters $1-$12 are the transfer row, then
+# eight per leg (in primary-key order). Data-modifying CTEs all see one snapshot, so each step
+# reads the rows returned by the step before it, never the tables: `locked` returns the latest
+# row versions (it waits for and then holds the row locks, so they cannot change until the
+# transaction ends), `checked` judges every leg on them, `transfer` is only inserted when no leg
+# was refused, `moved` only updates accounts when the transfer row was inserted (ON CONFLICT DO
+# NOTHING on the key, pending_id or reverses_id returns nothing), and `written` numbers the
+# entries from the updated counters.
+#
+# The legs are scalar parameters, not arrays, so that the planner knows how many there are
+# even without their values: the plan it makes once per connection (generic) then costs what a
+# plan made for the values would, and PostgreSQL keeps reusing it. With arrays it assumed ten
+# legs, judged that plan dearer, and planned every call anew, which cost more CPU than running
+# the statement.
+_TRANSFER_PARAMETERS = 12
+_LEG_PARAMETERS = 8
 _POSTGRES_WRITE = """
 WITH legs AS MATERIALIZED (
-    SELECT * FROM unnest(
-        $1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[],
-        $7::varchar[], $8::bigint[]
-    ) AS leg(account_id, d_pd, d_pc, d_pnd, d_pnc, guarded, side, amount)
+    SELECT * FROM (VALUES {legs})
+        AS leg(account_id, d_pd, d_pc, d_pnd, d_pnc, guarded, side, amount)
 ),
 locked AS MATERIALIZED (
     SELECT account.id, account.currency, account.normal_side, account.may_go_negative,
         account.posted_debits, account.posted_credits, account.pending_debits,
         account.pending_credits, account.entry_count
     FROM ledger_accounts AS account
-    WHERE account.id = ANY($1::uuid[])
+    WHERE account.id IN ({account_ids})
     ORDER BY account.id
     FOR NO KEY UPDATE
 ),
@@ -167,8 +174,8 @@ transfer AS (
         id, created_at, idempotency_key, kind, phase, currency, total, memo, reference,
         content_hash, pending_id, reverses_id
     )
-    SELECT $10::uuid, $11::timestamptz, $12::varchar, $13::varchar, $14::varchar, $9::varchar,
-        $15::bigint, $16::varchar, $17::varchar, $18::varchar, $19::uuid, $20::uuid
+    SELECT $2::uuid, $3::timestamptz, $4::varchar, $5::varchar, $6::varchar, $1::varchar,
+        $7::bigint, $8::varchar, $9::varchar, $10::varchar, $11::uuid, $12::uuid
     WHERE NOT EXISTS (SELECT FROM checked WHERE NOT checked.allowed)
     ON CONFLICT DO NOTHING
     RETURNING id, created_at
@@ -185,8 +192,8 @@ moved AS (
         pending_credits = current.pending_credits + leg.d_pnc,
         entry_count = current.entry_count + 1
     FROM legs AS leg, locked AS current, transfer
-    -- The ANY() lets the planner use the primary key instead of scanning every account.
-    WHERE account.id = ANY($1::uuid[]) AND account.id = leg.account_id
+    -- The IN () lets the planner use the primary key instead of scanning every account.
+    WHERE account.id IN ({account_ids}) AND account.id = leg.account_id
         AND current.id = leg.account_id
     RETURNING account.id, account.normal_side, account.posted_debits, account.posted_credits,
         account.pending_debits, account.pending_credits, account.entry_count,
@@ -208,23 +215,29 @@ SELECT
     moved.id, moved.posted_debits, moved.posted_credits, moved.pending_debits,
     moved.pending_credits, moved.entry_count
 FROM (SELECT) AS once LEFT JOIN moved ON true
-""".format(leg_allowed=_LEG_ALLOWED.format(currency="$9::varchar"))  # noqa: S608 (fixed text)
+"""
+_LEG_TYPES = ("uuid", "bigint", "bigint", "bigint", "bigint", "boolean", "varchar", "bigint")
+
+
+@cache
+def _postgres_write(legs: int) -> str:
+    """The statement that writes a transfer of `legs` legs."""
+    firsts = [_TRANSFER_PARAMETERS + 1 + _LEG_PARAMETERS * leg for leg in range(legs)]
+    rows = ", ".join(
+        "(" + ", ".join(f"${first + i}::{kind}" for i, kind in enumerate(_LEG_TYPES)) + ")"
+        for first in firsts
+    )
+    return _POSTGRES_WRITE.format(
+        legs=rows,
+        account_ids=", ".join(f"${first}::uuid" for first in firsts),
+        leg_allowed=_LEG_ALLOWED.format(currency="$1::varchar"),
+    )
 
 
 async def _write_postgres(connection: AsyncConnection, transfer: TransferWrite) -> WriteOutcome:
     legs = transfer.legs
     driver = await _driver_in_transaction(connection)
-    # asyncpg prepares the statement once per connection and reuses it (its statement cache).
-    rows = await driver.fetch(
-        _POSTGRES_WRITE,
-        [leg.account_id for leg in legs],
-        [leg.deltas.posted_debits for leg in legs],
-        [leg.deltas.posted_credits for leg in legs],
-        [leg.deltas.pending_debits for leg in legs],
-        [leg.deltas.pending_credits for leg in legs],
-        [leg.guarded for leg in legs],
-        [leg.side.value for leg in legs],
-        [leg.amount for leg in legs],
+    parameters: list[Any] = [
         transfer.currency,
         transfer.id,
         transfer.created_at,
@@ -237,7 +250,21 @@ async def _write_postgres(connection: AsyncConnection, transfer: TransferWrite) 
         transfer.content_hash,
         transfer.pending_id,
         transfer.reverses_id,
-    )
+    ]
+    for leg in legs:
+        deltas = leg.deltas
+        parameters += (
+            leg.account_id,
+            deltas.posted_debits,
+            deltas.posted_credits,
+            deltas.pending_debits,
+            deltas.pending_credits,
+            leg.guarded,
+            leg.side.value,
+            leg.amount,
+        )
+    # asyncpg prepares each statement once per connection and reuses it (its statement cache).
+    rows = await driver.fetch(_postgres_write(len(legs)), *parameters)
     if rows[0]["refused_account_id"] is not None:
         return WriteOutcome(refused_account_id=rows[0]["refused_account_id"])
     if rows[0]["id"] is not None and len(rows) != len(legs):
@@ -300,11 +327,17 @@ _SQLITE_MOVES: dict[int, TextualSelect] = {}
 def _sqlite_move(legs: int) -> TextualSelect:
     """The UPDATE for a transfer of `legs` legs, built once per leg count."""
     if legs not in _SQLITE_MOVES:
-        rows = " UNION ALL ".join(
-            "SELECT " + ", ".join(f":{name}{i} AS {name}" for name, _ in _SQLITE_LEG_COLUMNS)
+        # VALUES rather than SELECT ... UNION ALL, which SQLite limits to 500 terms.
+        names = ", ".join(
+            f"column{number} AS {name}"
+            for number, (name, _) in enumerate(_SQLITE_LEG_COLUMNS, start=1)
+        )
+        values = ", ".join(
+            "(" + ", ".join(f":{name}{i}" for name, _ in _SQLITE_LEG_COLUMNS) + ")"
             for i in range(legs)
         )
         # Only fixed SQL and numbered placeholders are put together here.
+        rows = f"SELECT {names} FROM (VALUES {values})"  # noqa: S608
         statement = text(
             "UPDATE ledger_accounts AS account SET"  # noqa: S608
             " posted_debits = account.posted_debits + leg.d_pd,"
