@@ -2,9 +2,13 @@
 one transfer per unit of work, on SQLite (a temporary file) and PostgreSQL (a temporary
 database), each against a baseline measured in the same run on the same engine: a bare INSERT of
 one row per transaction. The CPU time this process spends per operation (time.process_time, all
-its threads) is reported beside each rate: on a shared machine it moves less than the rates do.
+its threads) is reported beside each rate: on a shared machine it moves less than the rates do;
+so is the CPU time of PostgreSQL's processes per operation, when they run on this machine (read
+from /proc). The service runs on the event loop Granian serves the app on (uvloop, when it is
+installed); `--loop asyncio` measures on asyncio's own.
 
     .venv/bin/python -m bench.ledger [--transfers 6000] [--concurrency 16] [--accounts 1000]
+        [--loop uvloop|asyncio]
 
 Writes bench/results/ledger.json.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
@@ -20,7 +25,7 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,20 +60,47 @@ class Rates:
     baseline_per_s: float
     transfer_cpu_us: float
     baseline_cpu_us: float
+    transfer_database_cpu_us: float | None
+    baseline_database_cpu_us: float | None
     transfers: int
     verified: bool
 
 
 @dataclass(frozen=True)
 class Round:
-    """One measured round: operations per second and CPU microseconds per operation."""
+    """One measured round: operations per second and CPU microseconds per operation, of this
+    process and of PostgreSQL's processes (None when they cannot be read here)."""
 
     per_s: float
     cpu_us: float
+    database_cpu_us: float | None
+
+
+def _postgres_cpu_seconds() -> float | None:
+    """CPU time used so far by every PostgreSQL process on this machine (its backends and
+    background processes), or None where /proc does not show them."""
+    ticks, found = 0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
 
 
 async def _run(
-    sessions: async_sessionmaker[AsyncSession], work: Work, count: int, concurrency: int
+    sessions: async_sessionmaker[AsyncSession],
+    work: Work,
+    count: int,
+    concurrency: int,
+    *,
+    postgres: bool,
 ) -> Round:
     """Run `work` `count` times, each in its own transaction, from `concurrency` tasks."""
     next_number = iter(range(count))
@@ -79,16 +111,30 @@ async def _run(
                 await work(session, number)
                 await session.commit()
 
+    database_started = _postgres_cpu_seconds() if postgres else None
     started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     cpu = time.process_time() - cpu_started
-    return Round(count / (time.perf_counter() - started), cpu / count * 1e6)
+    elapsed = time.perf_counter() - started
+    database_ended = _postgres_cpu_seconds() if postgres else None
+    database_cpu_us = (
+        (database_ended - database_started) / count * 1e6
+        if database_started is not None and database_ended is not None
+        else None
+    )
+    return Round(count / elapsed, cpu / count * 1e6, database_cpu_us)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return sum(known) / len(known) if known and len(known) == len(values) else None
 
 
 async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) -> Rates:
     """Baseline and ledger, interleaved twice, on one engine."""
     engine = create_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    postgres = url.startswith("postgresql")
     try:
         async with sessions() as session:
             await session.execute(
@@ -108,7 +154,7 @@ async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) 
         async def baseline(session: AsyncSession, number: int) -> None:
             # SQLite stores UUIDs as hex text, PostgreSQL as uuid: bind what each expects.
             value = uuid.uuid4()
-            bound: Any = value.hex if url.startswith("sqlite") else value
+            bound: Any = value if postgres else value.hex
             await session.execute(insert, {"id": bound, "n": number})
 
         def ledger(round_name: str) -> Work:
@@ -127,14 +173,18 @@ async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) 
             return post
 
         warmup = max(transfers // 20, 50)
-        await _run(sessions, baseline, warmup, concurrency)
-        await _run(sessions, ledger("warmup"), warmup, concurrency)
+        await _run(sessions, baseline, warmup, concurrency, postgres=postgres)
+        await _run(sessions, ledger("warmup"), warmup, concurrency, postgres=postgres)
         baseline_rates: list[Round] = []
         ledger_rates: list[Round] = []
         for round_number in range(2):
-            baseline_rates.append(await _run(sessions, baseline, transfers, concurrency))
+            baseline_rates.append(
+                await _run(sessions, baseline, transfers, concurrency, postgres=postgres)
+            )
             ledger_rates.append(
-                await _run(sessions, ledger(f"r{round_number}"), transfers, concurrency)
+                await _run(
+                    sessions, ledger(f"r{round_number}"), transfers, concurrency, postgres=postgres
+                )
             )
         async with sessions() as session:
             verified = await service.verify_ledger(session=session) == []
@@ -143,6 +193,8 @@ async def measure(url: str, *, transfers: int, concurrency: int, accounts: int) 
             baseline_per_s=sum(r.per_s for r in baseline_rates) / len(baseline_rates),
             transfer_cpu_us=sum(r.cpu_us for r in ledger_rates) / len(ledger_rates),
             baseline_cpu_us=sum(r.cpu_us for r in baseline_rates) / len(baseline_rates),
+            transfer_database_cpu_us=_mean([r.database_cpu_us for r in ledger_rates]),
+            baseline_database_cpu_us=_mean([r.database_cpu_us for r in baseline_rates]),
             transfers=2 * transfers,
             verified=verified,
         )
@@ -166,18 +218,33 @@ async def _postgres_version() -> str:
         await connection.close()
 
 
+def _run_on_loop(loop: str, work: Coroutine[Any, Any, Rates]) -> Rates:
+    """Run `work` on the named event loop."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(work)
+    return asyncio.run(work)
+
+
+def _default_loop() -> str:
+    """uvloop when installed: Granian (loop "auto") serves the app on it then."""
+    return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+
+
 def bench_sqlite(args: argparse.Namespace) -> Rates:
     """On a fresh SQLite file (WAL, synchronous=NORMAL as the app configures it)."""
     with tempfile.TemporaryDirectory(prefix="clipcart-bench-ledger-") as directory:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'ledger.db'}"
         upgrade_to_head(url)
-        return asyncio.run(
+        return _run_on_loop(
+            args.loop,
             measure(
                 url,
                 transfers=args.transfers,
                 concurrency=args.sqlite_concurrency,
                 accounts=args.accounts,
-            )
+            ),
         )
 
 
@@ -189,13 +256,14 @@ def bench_postgres(args: argparse.Namespace) -> Rates:
         url = POSTGRES_ADMIN.replace("postgresql:", "postgresql+asyncpg:").rsplit("/", 1)[0]
         url = f"{url}/{database}"
         upgrade_to_head(url)
-        return asyncio.run(
+        return _run_on_loop(
+            args.loop,
             measure(
                 url,
                 transfers=args.transfers,
                 concurrency=args.concurrency,
                 accounts=args.accounts,
-            )
+            ),
         )
     finally:
         asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
@@ -215,8 +283,12 @@ def machine_description(postgres_version: str, args: argparse.Namespace) -> str:
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"PostgreSQL {postgres_version} on the same machine; "
         f"{args.concurrency} concurrent transactions on PostgreSQL, "
-        f"{args.sqlite_concurrency} on SQLite, {args.accounts} accounts"
+        f"{args.sqlite_concurrency} on SQLite, {args.accounts} accounts, {args.loop} event loop"
     )
+
+
+def _optional(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def main() -> None:
@@ -226,6 +298,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="PostgreSQL transactions")
     parser.add_argument("--sqlite-concurrency", type=int, default=1, help="SQLite transactions")
     parser.add_argument("--accounts", type=int, default=1000, help="accounts money moves between")
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default=_default_loop(), help="event loop"
+    )
     args = parser.parse_args()
 
     with console.status("SQLite: migrating and measuring..."):
@@ -241,6 +316,8 @@ def main() -> None:
         "ratio",
         "CPU µs/transfer",
         "CPU µs/INSERT",
+        "database CPU µs/transfer",
+        "database CPU µs/INSERT",
         "check",
     )
     for column in columns:
@@ -253,6 +330,8 @@ def main() -> None:
             f"{rates.transfers_per_s / rates.baseline_per_s:.0%}",
             f"{rates.transfer_cpu_us:,.0f}",
             f"{rates.baseline_cpu_us:,.0f}",
+            _optional(rates.transfer_database_cpu_us),
+            _optional(rates.baseline_database_cpu_us),
             "verified" if rates.verified else "[red]DISCREPANCIES[/red]",
         )
     console.print(table)
@@ -271,6 +350,15 @@ def main() -> None:
         "cpu_us_per_transfer_sqlite": round(sqlite.transfer_cpu_us, 1),
         "cpu_us_per_baseline_insert_sqlite": round(sqlite.baseline_cpu_us, 1),
     }
+    # PostgreSQL's own CPU per operation (all its processes on this machine), when readable.
+    if postgres.transfer_database_cpu_us is not None:
+        figures["database_cpu_us_per_transfer_postgres"] = round(
+            postgres.transfer_database_cpu_us, 1
+        )
+    if postgres.baseline_database_cpu_us is not None:
+        figures["database_cpu_us_per_baseline_insert_postgres"] = round(
+            postgres.baseline_database_cpu_us, 1
+        )
     for figure, target in TARGETS.items():
         verdict = "met" if figures[figure] >= target else "[red]missed[/red]"
         console.print(f"{figure}: {figures[figure]:,.0f} (target {target:,}) {verdict}")
