@@ -27,7 +27,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert
 
-from bench.ledger import POSTGRES_ADMIN, _postgres_admin, _postgres_version, machine_description
+from bench._postgres import server_version
+from bench.ledger import POSTGRES_ADMIN, _postgres_admin, machine_description
 from clipcart.catalog.csv_format import EXPORT_COLUMNS, parse_products
 from clipcart.core.config import get_settings
 from clipcart.core.db import dispose_engine, unit_of_work
@@ -256,7 +257,7 @@ def main() -> None:
         "bare_insert_rows_per_s_postgres": round(postgres.bare_insert_rows_per_s, 1),
     }
     bench_args = argparse.Namespace(concurrency=1, sqlite_concurrency=1, accounts=0)
-    machine = machine_description(asyncio.run(_postgres_version()), bench_args)
+    machine = machine_description(server_version(), bench_args)
     machine = machine.split("; ", 1)[0] + "; one import process, chunks of 200 products"
     document: dict[str, Any] = {
         "figures": figures,

@@ -24,9 +24,7 @@ import json
 import os
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -34,7 +32,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from glob import glob
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +41,7 @@ from rich.table import Table
 
 from bench._commerce import Buyer, Stocked
 from bench._http import REPO_ROOT, granian_server, machine_description
+from bench._postgres import run_pgbench, server_version
 from bench.events import PG_SERVER, scratch_postgres
 from bench.http_baseline import clipcart_env
 
@@ -377,60 +375,6 @@ def measure(
     return Measured(run, routes, cpu, commits)
 
 
-# --- pgbench ------------------------------------------------------------------------------
-
-
-def pgbench_binary() -> str:
-    """pgbench from PATH or the PostgreSQL installation."""
-    found = shutil.which("pgbench") or next(
-        iter(sorted(glob("/usr/lib/postgresql/*/bin/pgbench"), reverse=True)), None
-    )
-    if found is None:
-        raise RuntimeError("pgbench not found (it comes with the postgresql package)")
-    return found
-
-
-def run_pgbench(*, clients: int, seconds: int) -> float:
-    """pgbench -i (scale 1) then tpcb-like for `seconds` on a scratch database; its tps."""
-    binary = pgbench_binary()
-    with scratch_postgres() as url:
-        database = url.rsplit("/", 1)[1]
-        plain = PG_SERVER.removeprefix("postgresql://")
-        user, _, hostport = plain.rpartition("@")
-        host, _, port = hostport.partition(":")
-        connect = ["-h", host, "-p", port or "5432", "-U", user or "postgres"]
-        subprocess.run(
-            [binary, "-i", "-q", "-s", "1", *connect, database], check=True, capture_output=True
-        )
-        threads = max(1, min(clients, os.cpu_count() or 1))
-        command = [binary, "-b", "tpcb-like", "-c", str(clients), "-j", str(threads)]
-        command += ["-T", str(seconds), *connect, database]
-        output = subprocess.run(
-            command,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
-    match = match or re.search(r"tps = ([\d.]+)", output)
-    if match is None:
-        raise RuntimeError(f"could not read pgbench's output:\n{output}")
-    return float(match.group(1))
-
-
-def _postgres_version() -> str:
-    import asyncpg
-
-    async def version() -> str:
-        connection = await asyncpg.connect(f"{PG_SERVER}/postgres")
-        try:
-            return str(await connection.fetchval("SHOW server_version"))
-        finally:
-            await connection.close()
-
-    return asyncio.run(version())
-
-
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -540,7 +484,7 @@ def main() -> None:
         "targets": TARGETS,
         "baselines": {"orders_per_s_postgres": "pgbench_tps"},
         "machine": machine_description(
-            f"PostgreSQL {_postgres_version()} on the same machine",
+            f"PostgreSQL {server_version()} on the same machine",
             f"{args.connections} concurrent buyers (asyncio keep-alive clients)",
             "payment sandbox in a second Granian worker",
         ),

@@ -36,6 +36,8 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench._postgres import cpu_seconds as postgres_cpu_seconds
+from bench._postgres import server_version
 from clipcart.core.db import create_engine
 from clipcart.core.migrations import upgrade_to_head
 from clipcart.core.money import Money
@@ -76,24 +78,6 @@ class Round:
     database_cpu_us: float | None
 
 
-def _postgres_cpu_seconds() -> float | None:
-    """CPU time used so far by every PostgreSQL process on this machine (its backends and
-    background processes), or None where /proc does not show them."""
-    ticks, found = 0, False
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-            found = True
-    return ticks / os.sysconf("SC_CLK_TCK") if found else None
-
-
 async def _run(
     sessions: async_sessionmaker[AsyncSession],
     work: Work,
@@ -111,12 +95,12 @@ async def _run(
                 await work(session, number)
                 await session.commit()
 
-    database_started = _postgres_cpu_seconds() if postgres else None
+    database_started = postgres_cpu_seconds() if postgres else None
     started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     cpu = time.process_time() - cpu_started
     elapsed = time.perf_counter() - started
-    database_ended = _postgres_cpu_seconds() if postgres else None
+    database_ended = postgres_cpu_seconds() if postgres else None
     database_cpu_us = (
         (database_ended - database_started) / count * 1e6
         if database_started is not None and database_ended is not None
@@ -206,14 +190,6 @@ async def _postgres_admin(statement: str) -> None:
     connection = await asyncpg.connect(POSTGRES_ADMIN)
     try:
         await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def _postgres_version() -> str:
-    connection = await asyncpg.connect(POSTGRES_ADMIN)
-    try:
-        return str(await connection.fetchval("SHOW server_version"))
     finally:
         await connection.close()
 
@@ -369,7 +345,7 @@ def main() -> None:
             f"transfers_per_s_{backend}": f"baseline_inserts_per_s_{backend}"
             for backend in ("postgres", "sqlite")
         },
-        "machine": machine_description(asyncio.run(_postgres_version()), args),
+        "machine": machine_description(server_version(), args),
         "notes": {
             "workload": "two-leg transfers between random accounts, each its own transaction",
             "baseline": "INSERT one row (uuid, bigint) per transaction on the same engine",
