@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from clipcart.catalog import domain
+from clipcart.catalog import service as catalog
 from clipcart.catalog.csv_format import (
     ProductRecord,
     RowProblem,
 )
-from clipcart.catalog.models import Product, Variant
+from clipcart.catalog.models import Product
 from clipcart.catalog.schemas import ProductIn, VariantIn
 from clipcart.core.errors import AppError
 from clipcart.shops.models import Shop
@@ -66,34 +67,10 @@ def product_fields(record: ProductRecord, category_id: int | None) -> dict[str, 
 
 def new_product(shop: Shop, product_in: ProductIn) -> Product:
     """A product row as catalogue.create_product makes it, from input the CSV reader and
-    ProductIn have already checked (handle, title, options, prices, SKUs unique in the file)."""
-    return Product(
-        shop_id=shop.id,
-        handle=(product_in.handle or "").strip().lower(),
-        title=product_in.title.strip(),
-        description_html=domain.sanitize_description(product_in.description_html),
-        vendor=product_in.vendor.strip(),
-        product_type=product_in.product_type.strip(),
-        tags=domain.normalize_tags(product_in.tags),
-        category_id=product_in.category_id,
-        status=product_in.status,
-        options=list(product_in.options),
-        currency=shop.currency,
-        variants=[
-            Variant(
-                shop_id=shop.id,
-                position=position,
-                sku=(variant.sku or "").strip() or None,
-                option_values=list(variant.option_values),
-                price=variant.price,
-                compare_at_price=variant.compare_at_price,
-                weight_grams=variant.weight_grams,
-                stock=variant.stock or 0,
-            )
-            for position, variant in enumerate(product_in.variants)
-        ],
-        images=[],
-    )
+    ProductIn have already checked (handle, title, options, prices, SKUs unique in the file),
+    with its stock (the import writes the movements in bulk)."""
+    handle = (product_in.handle or "").strip().lower()
+    return catalog.product_row(shop, product_in, handle=handle, with_stock=True)
 
 
 def is_unchanged(product: Product, record: ProductRecord, category_id: int | None) -> bool:

@@ -135,7 +135,41 @@ def _clean_options(options: list[str]) -> list[str]:
     return [" ".join(name.split()) for name in options]
 
 
-def _variant_from(variant_in: VariantIn, *, shop_id: uuid.UUID, position: int) -> Variant:
+def product_row(
+    shop: Shop, product_in: ProductIn, *, handle: str, with_stock: bool = False
+) -> Product:
+    """The product row (with its variants) `product_in` makes for `shop`, once its fields were
+    checked and `handle` chosen: names and option values with their spaces tidied, the
+    description sanitised, tags normalised. Stock starts at 0 (the caller records it as
+    movements) unless `with_stock`, for callers that write the movements themselves."""
+    return Product(
+        shop_id=shop.id,
+        handle=handle,
+        title=product_in.title.strip(),
+        description_html=domain.sanitize_description(product_in.description_html),
+        vendor=product_in.vendor.strip(),
+        product_type=product_in.product_type.strip(),
+        tags=domain.normalize_tags(product_in.tags),
+        category_id=product_in.category_id,
+        status=product_in.status,
+        options=_clean_options(product_in.options),
+        currency=shop.currency,
+        variants=[
+            _variant_from(
+                variant_in,
+                shop_id=shop.id,
+                position=index,
+                stock=(variant_in.stock or 0) if with_stock else 0,
+            )
+            for index, variant_in in enumerate(product_in.variants)
+        ],
+        images=[],
+    )
+
+
+def _variant_from(
+    variant_in: VariantIn, *, shop_id: uuid.UUID, position: int, stock: int = 0
+) -> Variant:
     return Variant(
         shop_id=shop_id,
         position=position,
@@ -144,7 +178,7 @@ def _variant_from(variant_in: VariantIn, *, shop_id: uuid.UUID, position: int) -
         price=variant_in.price,
         compare_at_price=variant_in.compare_at_price,
         weight_grams=variant_in.weight_grams,
-        stock=0,
+        stock=stock,
     )
 
 
@@ -181,24 +215,7 @@ async def create_product(
     else:
         handle = await _unique_handle(session, shop.id, handle)
     await _raise_if_sku_taken(session, shop.id, product_in.variants, None)
-    product = Product(
-        shop_id=shop.id,
-        handle=handle,
-        title=title,
-        description_html=domain.sanitize_description(product_in.description_html),
-        vendor=product_in.vendor.strip(),
-        product_type=product_in.product_type.strip(),
-        tags=domain.normalize_tags(product_in.tags),
-        category_id=product_in.category_id,
-        status=product_in.status,
-        options=options,
-        currency=shop.currency,
-        variants=[
-            _variant_from(variant_in, shop_id=shop.id, position=index)
-            for index, variant_in in enumerate(product_in.variants)
-        ],
-        images=[],
-    )
+    product = product_row(shop, product_in, handle=handle)
     session.add(product)
     await _flush_or_conflict(session)
     for variant, variant_in in zip(product.variants, product_in.variants, strict=True):
