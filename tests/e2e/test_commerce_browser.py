@@ -48,28 +48,17 @@ async def seller_context(browser: Browser, live_server: str) -> AsyncIterator[Br
         await created.close()
 
 
-async def _shop_world(
-    page: Page, tmp_path: Path, *, stock: int = 5, video: bool = True
-) -> dict[str, Any]:
-    """A seller with a shop, a hat with a picture and (optionally) a video tagging it."""
-    account = await sign_up(page, display_name="Sunny Goods")
-    async with unit_of_work() as session:
-        user = await session.scalar(select(User).where(User.handle == account["handle"]))
-        assert user is not None
-        await accounts.grant_role(user, "creator", session=session)
+async def open_hat_shop(
+    page: Page, *, name: str, stock: int, **shop_fields: Any
+) -> tuple[str, dict[str, Any]]:
+    """A shop opened by the page's signed-in account (its handle) with one active product, a
+    straw hat with `stock` in size M."""
     shop = f"shop{uuid.uuid4().hex[:8]}"
     await _api(
         page,
         "POST",
         "/api/v1/shops",
-        {
-            "handle": shop,
-            "name": "Sunny Goods",
-            "country": "US",
-            "currency": "USD",
-            "shipping_flat_rate": 500,
-            "free_shipping_threshold": 10000,
-        },
+        {"handle": shop, "name": name, "country": "US", "currency": "USD", **shop_fields},
     )
     hat = await _api(
         page,
@@ -83,6 +72,25 @@ async def _shop_world(
                 {"sku": f"HAT-{shop}", "option_values": ["M"], "price": 2450, "stock": stock}
             ],
         },
+    )
+    return shop, hat
+
+
+async def _shop_world(
+    page: Page, tmp_path: Path, *, stock: int = 5, video: bool = True
+) -> dict[str, Any]:
+    """A seller with a shop, a hat with a picture and (optionally) a video tagging it."""
+    account = await sign_up(page, display_name="Sunny Goods")
+    async with unit_of_work() as session:
+        user = await session.scalar(select(User).where(User.handle == account["handle"]))
+        assert user is not None
+        await accounts.grant_role(user, "creator", session=session)
+    shop, hat = await open_hat_shop(
+        page,
+        name="Sunny Goods",
+        stock=stock,
+        shipping_flat_rate=500,
+        free_shipping_threshold=10000,
     )
     await _add_image(page, hat["id"], tmp_path)
     world: dict[str, Any] = {"seller": account, "shop": shop, "hat": hat}

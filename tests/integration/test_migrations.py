@@ -4,6 +4,7 @@ and can be walked all the way down and up again."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,3 +109,29 @@ def test_upgrade_to_head_twice_changes_nothing(sqlite_url: str) -> None:
     before = _table_names(sqlite_url)
     upgrade_to_head(sqlite_url)
     assert _table_names(sqlite_url) == before
+
+
+def test_the_seller_role_leaves_people_who_no_longer_work_for_a_shop(sqlite_url: str) -> None:
+    """a1d5c7e3f208: removing someone from a shop's staff used to leave them the seller role."""
+    config = alembic_config(sqlite_url)
+    command.upgrade(config, "f7a2c4e9b105")
+    path = sqlite_url.split("///", 1)[1]
+    staffed, removed = uuid.uuid4().hex, uuid.uuid4().hex
+    granted = "2026-01-01 00:00:00"
+    with sqlite3.connect(path) as database:  # no foreign keys enforced: roles and staff only
+        database.executemany(
+            "INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)",
+            [
+                (staffed, "seller_staff", granted),
+                (removed, "seller_staff", granted),
+                (removed, "buyer", granted),
+            ],
+        )
+        database.execute(
+            "INSERT INTO shop_staff (shop_id, user_id, role, added_at) VALUES (?, ?, ?, ?)",
+            (uuid.uuid4().hex, staffed, "owner", granted),
+        )
+    command.upgrade(config, "head")
+    with sqlite3.connect(path) as database:
+        roles = set(database.execute("SELECT user_id, role FROM user_roles"))
+    assert roles == {(staffed, "seller_staff"), (removed, "buyer")}

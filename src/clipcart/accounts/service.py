@@ -117,6 +117,13 @@ async def grant_role(user: User, role: str, *, session: AsyncSession) -> None:
         await session.flush()
 
 
+async def revoke_role(user: User, role: str, *, session: AsyncSession) -> None:
+    """Take the role `role` from `user` (no change when they do not have it)."""
+    for held in [held for held in user.roles if held.role == role]:
+        user.roles.remove(held)
+    await session.flush()
+
+
 async def authenticate(
     data: LoginIn, *, session: AsyncSession, limiter: RateLimiter, ip: str
 ) -> User:

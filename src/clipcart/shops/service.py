@@ -273,6 +273,26 @@ async def remove_staff(shop: Shop, user_handle: str, *, session: AsyncSession) -
         raise Conflict("The owner cannot be removed from the shop.", code="owner_role_fixed")
     await session.delete(existing)
     await session.flush()
+    # The seller role says "works for a shop" (the pages' Seller center link): it goes with
+    # the last shop.
+    if await session.scalar(select(ShopStaff.shop_id).where(ShopStaff.user_id == user.id)) is None:
+        await accounts.revoke_role(user, SELLER_ACCOUNT_ROLE, session=session)
+
+
+async def staff_ids_by_shop(
+    shop_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The user ids of each shop's staff, for several shops in one query."""
+    staff: dict[uuid.UUID, set[uuid.UUID]] = {shop_id: set() for shop_id in shop_ids}
+    if shop_ids:
+        rows = await session.execute(
+            select(ShopStaff.shop_id, ShopStaff.user_id).where(
+                ShopStaff.shop_id.in_(list(shop_ids))
+            )
+        )
+        for shop_id, user_id in rows:
+            staff[shop_id].add(user_id)
+    return staff
 
 
 # --- logo ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from clipcart.accounts import service as accounts
 from clipcart.accounts.dependencies import csrf_token_for
 from clipcart.web.flash import clear_flashes, read_flashes
+from clipcart.web.viewer import works_for_a_shop
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -60,6 +61,7 @@ def render(
     flashes = read_flashes(request)
     full_context: dict[str, Any] = {
         "viewer": viewer,
+        "viewer_works_for_a_shop": viewer is not None and works_for_a_shop(request),
         "tab": tab,
         "flashes": flashes,
         "csrf_token": csrf_token_for(request),

@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import inspect
 
 from clipcart.accounts.dependencies import get_principal
 from clipcart.accounts.models import User
+from clipcart.shops import service as shops
 from clipcart.web.forms import login_redirect
 
 
@@ -21,7 +23,24 @@ def viewer_from_state(request: Request) -> User | None:
     return principal.user
 
 
+def works_for_a_shop(request: Request) -> bool:
+    """True when the page's viewer owns or staffs a shop. Opening a shop or joining its staff
+    grants the seller account role, and the guard loads a user's roles with the user, so this
+    asks the database nothing. The answer is kept for the request: an error page is rendered
+    after its transaction was rolled back, when the user's roles can no longer be read."""
+    known: bool | None = getattr(request.state, "viewer_works_for_a_shop", None)
+    if known is not None:
+        return known
+    viewer = viewer_from_state(request)
+    if viewer is None or "roles" in inspect(viewer).unloaded:
+        return False
+    answer = shops.SELLER_ACCOUNT_ROLE in viewer.role_names
+    request.state.viewer_works_for_a_shop = answer
+    return answer
+
+
 async def _page_viewer(request: Request) -> User | None:
+    works_for_a_shop(request)  # answered while the roles are loaded (see works_for_a_shop)
     return viewer_from_state(request)
 
 
@@ -37,6 +56,7 @@ async def _signed_in_viewer(request: Request) -> User:
     user = viewer_from_state(request)
     if user is None:
         raise LoginRequired
+    works_for_a_shop(request)  # answered while the roles are loaded (see works_for_a_shop)
     return user
 
 
@@ -49,4 +69,11 @@ async def send_to_login(request: Request, exc: Exception) -> Response:
     return login_redirect(request)
 
 
-__all__ = ["LoginRequired", "SignedInViewer", "Viewer", "send_to_login", "viewer_from_state"]
+__all__ = [
+    "LoginRequired",
+    "SignedInViewer",
+    "Viewer",
+    "send_to_login",
+    "viewer_from_state",
+    "works_for_a_shop",
+]
