@@ -4,7 +4,7 @@ write goes through (404 to anyone else)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,11 +102,55 @@ async def is_blocked(conversation: Conversation, *, session: AsyncSession) -> bo
     )
 
 
-async def blocked_by_shop(person_id: uuid.UUID, shop: Shop, *, session: AsyncSession) -> bool:
-    """True when someone on the shop's staff blocked this person: they cannot write to the
-    shop (its staff can still write to them, and both still see what was said)."""
-    staff = [member.user_id for member, _ in await shops.list_staff(shop, session=session)]
-    return await social.blocked_by_any(person_id, staff, session=session)
+async def shops_blocking(
+    person_id: uuid.UUID, shop_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> set[uuid.UUID]:
+    """Those of the shops where someone on the staff blocked this person: the person cannot
+    write to them (their staff can still write to the person, and both still see what was
+    said). Two queries, however many shops."""
+    staff = await shops.staff_ids_by_shop(shop_ids, session=session)
+    everyone = {user_id for members in staff.values() for user_id in members}
+    blockers = await social.blockers_of(person_id, everyone, session=session)
+    return {shop_id for shop_id, members in staff.items() if members & blockers}
+
+
+async def refused_by_blocks(
+    sender_id: uuid.UUID, views: Sequence[ConversationView], *, session: AsyncSession
+) -> set[uuid.UUID]:
+    """The ids of those conversations (seen by `sender_id`) where a block refuses what they
+    write: writing as a person to a shop whose staff blocked them. (Between two people, a block
+    hides the conversation itself: see get_conversation_for.)"""
+    to_shops = {
+        view.conversation.id: view.shop.id
+        for view in views
+        if view.as_shop is None and view.shop is not None
+    }
+    blocking = await shops_blocking(sender_id, set(to_shops.values()), session=session)
+    return {conversation_id for conversation_id, shop_id in to_shops.items() if shop_id in blocking}
+
+
+async def blocked_from_writing(
+    sender_id: uuid.UUID, view: ConversationView, *, session: AsyncSession
+) -> bool:
+    """True when a block refuses what the sender writes in this conversation: one between the
+    two people, or someone on the staff of the shop written to blocked the sender."""
+    if await is_blocked(view.conversation, session=session):
+        return True
+    return bool(await refused_by_blocks(sender_id, [view], session=session))
+
+
+async def blocked_from_starting(
+    sender_id: uuid.UUID, *, to_user: User | None, to_shop: Shop | None, session: AsyncSession
+) -> bool:
+    """True when a block refuses a first message from the sender to this person or shop
+    (writing to oneself or one's own shop is refused for its own reason)."""
+    if to_user is not None:
+        return to_user.id != sender_id and await social.is_blocked_between(
+            sender_id, to_user.id, session=session
+        )
+    if to_shop is None:
+        return False
+    return to_shop.id in await shops_blocking(sender_id, [to_shop.id], session=session)
 
 
 async def get_conversation_for(

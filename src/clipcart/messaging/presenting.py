@@ -12,7 +12,7 @@ from clipcart.accounts import service as accounts
 from clipcart.catalog import service as catalog
 from clipcart.commerce import orders
 from clipcart.core.errors import NotFound
-from clipcart.messaging import domain
+from clipcart.messaging import access, domain
 from clipcart.messaging.access import ConversationView
 from clipcart.messaging.models import Message
 from clipcart.messaging.schemas import (
@@ -59,13 +59,23 @@ def other_party(view: ConversationView) -> PartyOut:
     )
 
 
-def can_send(view: ConversationView) -> bool:
-    """Whether the viewer may write here now (not to a suspended shop)."""
-    return not (view.as_shop is None and view.shop is not None and view.shop.status != "active")
+def can_send(view: ConversationView, *, blocked: bool) -> bool:
+    """Whether the viewer may write here now: no block refuses it (see
+    access.blocked_from_writing) and the shop written to is not suspended."""
+    suspended = view.as_shop is None and view.shop is not None and view.shop.status != "active"
+    return not (blocked or suspended)
 
 
-def conversation_out(view: ConversationView) -> ConversationOut:
-    """A conversation in a list, from the viewer's side."""
+async def conversations_out(
+    viewer_id: uuid.UUID, views: Sequence[ConversationView], *, session: AsyncSession
+) -> list[ConversationOut]:
+    """Conversations as the viewer sees them in a list (their blocks read in two queries)."""
+    refused = await access.refused_by_blocks(viewer_id, views, session=session)
+    return [conversation_out(view, blocked=view.conversation.id in refused) for view in views]
+
+
+def conversation_out(view: ConversationView, *, blocked: bool = False) -> ConversationOut:
+    """A conversation from the viewer's side; `blocked` when a block refuses what they write."""
     conversation = view.conversation
     return ConversationOut(
         id=conversation.id,
@@ -75,7 +85,7 @@ def conversation_out(view: ConversationView) -> ConversationOut:
         last_message_mine=conversation.last_sender_side == view.side,
         last_message_at=conversation.last_message_at,
         unread=view.unread,
-        can_send=can_send(view),
+        can_send=can_send(view, blocked=blocked),
     )
 
 

@@ -10,7 +10,7 @@ from fastapi import Query, Request
 
 from clipcart.accounts.dependencies import CurrentUser
 from clipcart.core.routing import DbSession, make_router
-from clipcart.messaging import presenting, service
+from clipcart.messaging import access, presenting, service
 from clipcart.messaging.schemas import (
     ConversationDetailOut,
     ConversationPage,
@@ -40,7 +40,8 @@ async def list_conversations(
         user, shop=inbox, cursor=cursor, limit=limit, session=db
     )
     return ConversationPage(
-        items=[presenting.conversation_out(view) for view in views], next_cursor=next_cursor
+        items=await presenting.conversations_out(user.id, views, session=db),
+        next_cursor=next_cursor,
     )
 
 
@@ -77,8 +78,9 @@ async def get_conversation(
     messages, next_cursor = await service.list_messages(
         view, cursor=cursor, limit=limit, session=db
     )
+    blocked = await access.blocked_from_writing(user.id, view, session=db)
     return ConversationDetailOut(
-        **presenting.conversation_out(view).model_dump(),
+        **presenting.conversation_out(view, blocked=blocked).model_dump(),
         messages=await presenting.messages_out(view, messages, session=db),
         next_cursor=next_cursor,
     )

@@ -31,10 +31,10 @@ from clipcart.core.ratelimit import RateLimiter
 from clipcart.messaging import domain
 from clipcart.messaging.access import (
     ConversationView,
-    blocked_by_shop,
+    blocked_from_starting,
+    blocked_from_writing,
     get_conversation_for,
     inbox_link,
-    is_blocked,
     not_found,
     side_of,
     view_of,
@@ -51,7 +51,6 @@ from clipcart.messaging.schemas import MessageIn
 from clipcart.notifications import service as notifications
 from clipcart.shops import service as shops
 from clipcart.shops.models import Shop
-from clipcart.social import service as social
 
 __all__ = [
     "ConversationView",
@@ -368,8 +367,9 @@ async def start_conversation(
         to_self = to_user.id == sender.id
         facts = domain.Facts(
             to_self=to_self,
-            blocked=not to_self
-            and await social.is_blocked_between(sender.id, to_user.id, session=session),
+            blocked=await blocked_from_starting(
+                sender.id, to_user=to_user, to_shop=None, session=session
+            ),
             shop_suspended=False,
         )
     else:
@@ -377,7 +377,10 @@ async def start_conversation(
         to_own_shop = await shops.is_shop_staff(sender.id, to_shop.id, session=session)
         facts = domain.Facts(
             to_self=to_own_shop,
-            blocked=not to_own_shop and await blocked_by_shop(sender.id, to_shop, session=session),
+            blocked=not to_own_shop
+            and await blocked_from_starting(
+                sender.id, to_user=None, to_shop=to_shop, session=session
+            ),
             shop_suspended=to_shop.status != "active",
         )
     _refuse_if(facts)
@@ -417,12 +420,7 @@ async def send_message(
     _refuse_if(
         domain.Facts(
             to_self=False,
-            blocked=await is_blocked(conversation, session=session)
-            or (
-                view.as_shop is None
-                and view.shop is not None
-                and await blocked_by_shop(sender.id, view.shop, session=session)
-            ),
+            blocked=await blocked_from_writing(sender.id, view, session=session),
             shop_suspended=view.as_shop is None
             and view.shop is not None
             and view.shop.status != "active",

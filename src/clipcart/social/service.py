@@ -64,8 +64,8 @@ from clipcart.social.saves import (
     unsave_video,
 )
 from clipcart.social.visibility import (
-    blocked_by_any,
     blocked_user_ids,
+    blockers_of,
     get_visible_video,
     is_blocked_between,
     is_follower,
@@ -80,8 +80,8 @@ __all__ = [
     "ViewerVideoState",
     "add_comment",
     "block",
-    "blocked_by_any",
     "blocked_user_ids",
+    "blockers_of",
     "check_rate",
     "comment_views",
     "create_collection",

@@ -56,15 +56,15 @@ async def blocked_user_ids(viewer_id: uuid.UUID, *, session: AsyncSession) -> se
     return set(await session.scalars(blocked.union(blockers)))
 
 
-async def blocked_by_any(
-    blocked_id: uuid.UUID, blocker_ids: Collection[uuid.UUID], *, session: AsyncSession
-) -> bool:
-    """True when one of `blocker_ids` blocked `blocked_id` (a shop's staff and a person)."""
-    if not blocker_ids:
-        return False
-    found = await session.scalar(
-        select(Block.blocker_id)
-        .where(Block.blocked_id == blocked_id, Block.blocker_id.in_(list(blocker_ids)))
-        .limit(1)
+async def blockers_of(
+    blocked_id: uuid.UUID, candidate_ids: Collection[uuid.UUID], *, session: AsyncSession
+) -> set[uuid.UUID]:
+    """Those of `candidate_ids` who blocked `blocked_id` (a shop's staff and a person)."""
+    if not candidate_ids:
+        return set()
+    found = await session.scalars(
+        select(Block.blocker_id).where(
+            Block.blocked_id == blocked_id, Block.blocker_id.in_(list(candidate_ids))
+        )
     )
-    return found is not None
+    return set(found)

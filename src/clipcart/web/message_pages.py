@@ -15,7 +15,7 @@ from clipcart.catalog import service as catalog
 from clipcart.commerce import orders
 from clipcart.core.errors import AppError, NotFound
 from clipcart.core.routing import DbSession, make_router
-from clipcart.messaging import domain, presenting, service
+from clipcart.messaging import access, domain, presenting, service
 from clipcart.messaging.schemas import RAW_TEXT_MAX, ConversationStartIn, MessageIn
 from clipcart.notifications import service as notifications
 from clipcart.shops import service as shops
@@ -61,7 +61,7 @@ async def inbox(request: Request, viewer: SignedInViewer, session: DbSession) ->
         "messages/inbox.html",
         {
             "unread_notifications": await notifications.unread_count(viewer.id, session=session),
-            "conversations": [presenting.conversation_out(view) for view in views],
+            "conversations": await presenting.conversations_out(viewer.id, views, session=session),
             "next_cursor": next_cursor,
             "shop": shop,
             "staffed": staffed,
@@ -69,6 +69,20 @@ async def inbox(request: Request, viewer: SignedInViewer, session: DbSession) ->
         },
         viewer=viewer,
         tab="inbox",
+    )
+
+
+async def _blocked_from(viewer: User, recipient: User | Shop, *, session: DbSession) -> bool:
+    """True when a block would refuse a first message from the viewer to `recipient` (writing
+    to oneself or one's own shop is refused for its own reason, with a 422)."""
+    if isinstance(recipient, Shop):
+        if await shops.is_shop_staff(viewer.id, recipient.id, session=session):
+            return False
+        return await access.blocked_from_starting(
+            viewer.id, to_user=None, to_shop=recipient, session=session
+        )
+    return await access.blocked_from_starting(
+        viewer.id, to_user=recipient, to_shop=None, session=session
     )
 
 
@@ -87,11 +101,13 @@ async def _thread_page(
         view, cursor=cursor, limit=THREAD_PAGE, session=session
     )
     shown = await presenting.messages_out(view, list(reversed(messages)), session=session)
+    blocked = await access.blocked_from_writing(viewer.id, view, session=session)
     return render(
         request,
         "messages/thread.html",
         {
-            "conversation": presenting.conversation_out(view),
+            "conversation": presenting.conversation_out(view, blocked=blocked),
+            "blocked": blocked,
             "messages": shown,
             "older_cursor": older,
             "errors": errors or {},
@@ -153,6 +169,7 @@ async def _compose_page(
         {
             "recipient": recipient,
             "is_shop": isinstance(recipient, Shop),
+            "blocked": await _blocked_from(viewer, recipient, session=session),
             "product": product,
             "order": order,
             "values": values,
