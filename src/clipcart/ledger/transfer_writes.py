@@ -14,9 +14,9 @@ On PostgreSQL all of it is one statement (one per number of legs), prepared and 
 connection and sent straight to asyncpg (one round trip, no SQL compilation per call): lock the
 rows (FOR NO KEY UPDATE, ordered), check every leg against the locked rows, insert the transfer
 only if all legs pass, update the accounts only if the transfer row was inserted, and insert the
-entries from the updated rows. On SQLite, which serialises writers, one conditional UPDATE moves the legs, then
-the transfer row and the entries are inserted; a refusal or a taken key undoes the updates
-already made (no savepoint needed). Both judge a leg with the same SQL (`_LEG_ALLOWED`).
+entries from the updated rows. On SQLite, which serialises writers, one conditional UPDATE moves
+the legs, then the transfer row and the entries are inserted; a refusal or a taken key undoes the
+updates already made (no savepoint needed). Both judge a leg with the same SQL (`_LEG_ALLOWED`).
 """
 
 from __future__ import annotations
