@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from clipcart.feed.ranking import (
     explain,
     exploration_bonus,
     score,
+    score_all,
 )
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -96,6 +98,68 @@ def test_a_new_video_gets_its_guaranteed_audience_then_earns_its_reach() -> None
     assert exploration_bonus(loved, NOW) > 0.5 > exploration_bonus(ignored, NOW) == 0.0
     old = features(created_at=NOW - timedelta(days=3), views=0)
     assert exploration_bonus(old, NOW) == 0.0
+
+
+# --- every candidate at once ---------------------------------------------------------------------
+
+
+def one_at_a_time(item: Features) -> list[float]:
+    """The terms of one candidate's score, written out per candidate as the ranking rules say
+    (the weights are the defaults): what the batch computation must agree with."""
+    rate = (item.engagements + 0.08 * 20) / (max(item.views, 0) + 20)
+    quality = min(1.0, rate / 0.2)
+    watch = 0.35 * item.similarity + 0.3 * item.topic_affinity + 0.2 * item.creator_affinity
+    watch += 0.2 * item.product_intent + 0.1 * quality + 0.1 * item.followed
+    watch += 0.05 * item.region_match
+    engagement = min(1.0, 0.5 * quality + 0.3 * item.topic_affinity + 0.2 * item.trend)
+    size = min(1.0, math.log10(1 + (item.price_minor or 0) / 100) / 3)
+    purchase = (0.15 + 0.85 * item.product_intent) * (0.3 + 0.7 * size) * item.shoppable
+    hours = (NOW - item.created_at).total_seconds() / 3600
+    earned = min(1.0, item.engagements / max(1, item.views) / 0.08) * (1 - hours / 48)
+    explore = 0.0 if hours > 48 else 1.0 if item.views < FRESH_AUDIENCE else earned
+    fresh = 0.5 ** (max(0.0, hours) / 24)
+    return [
+        max(-1.0, min(1.0, watch)),
+        0.5 * engagement,
+        0.6 * purchase,
+        0.08 * fresh,
+        0.12 * explore,
+    ]
+
+
+candidate_features = st.builds(
+    features,
+    similarity=st.floats(0, 1),
+    creator_affinity=st.floats(-1, 1),
+    topic_affinity=st.floats(-1, 1),
+    product_intent=st.floats(0, 1),
+    followed=st.booleans(),
+    region_match=st.booleans(),
+    views=st.integers(0, 10**7),
+    engagements=st.integers(0, 10**6),
+    trend=st.floats(0, 1),
+    shoppable=st.booleans(),
+    price_minor=st.none() | st.integers(0, 10**8),
+    created_at=st.integers(-3600, 30 * 86400).map(lambda seconds: NOW - timedelta(seconds=seconds)),
+)
+
+
+@given(st.lists(candidate_features, max_size=12))
+def test_scoring_all_candidates_at_once_gives_each_the_score_of_its_own_terms(
+    candidates: list[Features],
+) -> None:
+    scored_all = score_all(candidates, now=NOW)
+    assert [item.features for item in scored_all] == candidates
+    for item in scored_all:
+        expected = one_at_a_time(item.features)
+        assert all(abs(a - b) < 1e-12 for a, b in zip(item.values, expected, strict=True))
+        assert [term.value for term in item.terms] == list(item.values)
+        assert [term.name for term in item.terms] == [
+            "watch", "engagement", "purchase", "freshness", "exploration"
+        ]  # fmt: skip
+        assert abs(item.score - sum(expected)) < 1e-12
+        alone = score(item.features, now=NOW)
+        assert alone.score == item.score and alone.terms == item.terms
 
 
 # --- re-ranking rules ---------------------------------------------------------------------------

@@ -17,8 +17,9 @@ class FeedSettings(BaseSettings):
         default=5.0,
         ge=0,
         le=300,
-        description="How old the shared candidate lists (newest, fresh, trending, by hashtag) "
-        "may be: a new video reaches For You within this time (0: read them every request)",
+        description="How old the shared candidate lists (newest, fresh, trending, by hashtag, "
+        "by followed accounts, by wanted products) may be: a new video reaches For You within "
+        "this time (0: read them every request)",
     )
 
 

@@ -21,7 +21,7 @@ from clipcart.catalog import service as catalog
 from clipcart.core.errors import BadRequest
 from clipcart.feed import domain, memory, social
 from clipcart.feed.mixing import MixState, arrange, decode_cursor, encode_cursor, unseen
-from clipcart.feed.ranking import Explanation, Features, Scored, explain, score
+from clipcart.feed.ranking import Explanation, Features, Scored, explain, score_all
 from clipcart.media import service as media
 from clipcart.recs import service as recs
 from clipcart.shops import service as shops
@@ -67,9 +67,9 @@ class Taste:
     categories: dict[int, float] = field(default_factory=lambda: defaultdict(float))
 
 
-def saturate(value: float, scale: float = 3.0) -> float:
-    """A sum of signals squeezed into -1..1 (a few likes count, a hundred do not count 30x)."""
-    return math.tanh(value / scale)
+# A sum of signals is squeezed into -1..1 by tanh(sum / SATURATION): a few likes count, a
+# hundred do not count 30 times as much.
+SATURATION = 3.0
 
 
 @dataclass
@@ -115,15 +115,21 @@ async def gather(
 ) -> Pool:
     """Ask every candidate source for videos."""
     pool = Pool()
+    # The sources below that depend on the viewer are shared lists too, keyed by what they
+    # were asked (whom the viewer follows, which products they want): a new follow or a new
+    # intent makes a new key, so it shows on the very next page all the same.
     if not following.empty:
         pool.add(
             "following",
-            await media.recent_public_video_ids(
-                since=now - timedelta(days=FOLLOWING_DAYS),
-                limit=LIMITS["following"],
-                owner_ids=following.user_ids,
-                shop_ids=following.shop_ids,
-                session=session,
+            await memory.shared_list(
+                ("following", following.user_ids, following.shop_ids),
+                lambda: media.recent_public_video_ids(
+                    since=now - timedelta(days=FOLLOWING_DAYS),
+                    limit=LIMITS["following"],
+                    owner_ids=following.user_ids,
+                    shop_ids=following.shop_ids,
+                    session=session,
+                ),
             ),
         )
     model = recs.model_holder.current()
@@ -147,7 +153,10 @@ async def gather(
     if intent:
         pool.add(
             "shopping",
-            await media.video_ids_tagging(intent, limit=LIMITS["shopping"], session=session),
+            await memory.shared_list(
+                ("tagging", frozenset(intent)),
+                lambda: media.video_ids_tagging(intent, limit=LIMITS["shopping"], session=session),
+            ),
         )
     pool.add(
         "fresh",
@@ -279,18 +288,8 @@ async def for_you(
 
     top_trend = max((pool.trend.get(video_id, 0.0) for video_id in ids), default=0.0)
     context = Context(pool, signals, taste, chips, following, preferences, top_trend)
-    scored = [
-        score(
-            _features(
-                video,
-                context,
-                engagement.get(video.id, domain.Engagement()),
-                region_match=region is not None and shop_countries.get(video.shop_id) == region,  # type: ignore[arg-type]
-            ),
-            now=now,
-        )
-        for video in candidates
-    ]
+    in_region = {shop_id for shop_id, country in shop_countries.items() if country == region}
+    scored = score_all(_features_of(candidates, context, engagement, in_region), now=now)
     page, after = _arrange_unseen_first(scored, signals, size, preferences, state, now)
     # The page's own videos are read again: what may be shown, with what it needs on screen.
     chosen = await media.public_videos_by_ids(
@@ -343,43 +342,70 @@ class Context:
     top_trend: float
 
 
-def _features(
-    video: media.VideoFacts,
+def _features_of(
+    candidates: list[media.VideoFacts],
     context: Context,
-    engagement: domain.Engagement,
-    *,
-    region_match: bool,
-) -> Features:
-    taste, chips = context.taste, context.chips
-    shown = [chips[product] for product in video.product_ids if product in chips]
-    shown = [fact for fact in shown if fact.showable]
-    categories = [fact.category_id for fact in shown if fact.category_id is not None]
-    topic = sum(taste.hashtags.get(name, 0.0) for name in video.hashtags)
-    topic += sum(taste.categories.get(category, 0.0) for category in categories)
-    intent = sum(context.signals.product_intent.get(fact.product_id, 0.0) for fact in shown)
-    intent += 0.5 * sum(taste.categories.get(category, 0.0) for category in categories)
-    interest_match = bool(set(video.hashtags) & set(context.preferences.interests))
-    topic_affinity = saturate(topic)
-    if interest_match:
-        topic_affinity = max(topic_affinity, 0.8)
-    trend = context.pool.trend.get(video.id, 0.0)
-    following = context.following
-    return Features(
-        video_id=video.id,
-        creator_id=video.owner_id,
-        created_at=video.created_at,
-        sources=frozenset(context.pool.proposed.get(video.id, ())),
-        similarity=context.pool.similarity.get(video.id, 0.0),
-        creator_affinity=saturate(taste.creators.get(video.owner_id, 0.0)),
-        topic_affinity=topic_affinity,
-        interest_match=interest_match,
-        followed=video.owner_id in following.user_ids
-        or (video.shop_id is not None and video.shop_id in following.shop_ids),
-        views=engagement.views,
-        engagements=engagement.likes + engagement.comments + engagement.saves + engagement.shares,
-        trend=trend / context.top_trend if context.top_trend > 0 else 0.0,
-        shoppable=bool(shown),
-        product_intent=max(0.0, saturate(intent)),
-        price_minor=max((fact.min_price or 0 for fact in shown), default=None),
-        region_match=region_match,
-    )
+    engagement: dict[uuid.UUID, domain.Engagement],
+    region_shops: set[uuid.UUID],
+) -> list[Features]:
+    """The features of every candidate; what depends only on the request (the viewer's taste
+    for each tagged product, their follows and interests) is worked out once, not per video."""
+    taste, chips, pool = context.taste, context.chips, context.pool
+    hashtag_taste, category_taste = taste.hashtags, taste.categories
+    # Per showable product: (its category's taste or None, the viewer's intent for it, price).
+    products: dict[uuid.UUID, tuple[float | None, float, int]] = {}
+    for product_id, fact in chips.items():
+        if fact.showable:
+            category = fact.category_id
+            products[product_id] = (
+                None if category is None else category_taste.get(category, 0.0),
+                context.signals.product_intent.get(product_id, 0.0),
+                fact.min_price or 0,
+            )
+    interests = frozenset(context.preferences.interests)
+    followed_users, followed_shops = context.following.user_ids, context.following.shop_ids
+    creator_taste, top_trend = taste.creators, context.top_trend
+    proposed, similarity, trends = pool.proposed, pool.similarity, pool.trend
+    nothing = domain.Engagement()
+    no_products: list[tuple[float | None, float, int]] = []
+    result = []
+    tanh = math.tanh
+    for video in candidates:
+        video_id, owner_id, shop_id = video.id, video.owner_id, video.shop_id
+        topic = sum([hashtag_taste.get(name, 0.0) for name in video.hashtags])
+        intent = 0.0
+        shown = no_products
+        if video.product_ids:
+            shown = [products[product] for product in video.product_ids if product in products]
+            if shown:
+                categories = [category for category, _, _ in shown if category is not None]
+                topic += sum(categories)
+                intent = sum([wanted for _, wanted, _ in shown]) + 0.5 * sum(categories)
+        interest_match = not interests.isdisjoint(video.hashtags)
+        topic_affinity = tanh(topic / SATURATION)
+        if interest_match:
+            topic_affinity = max(topic_affinity, 0.8)
+        counts = engagement.get(video_id, nothing)
+        trend = trends.get(video_id, 0.0)
+        result.append(
+            Features(
+                video_id=video_id,
+                creator_id=owner_id,
+                created_at=video.created_at,
+                sources=frozenset(proposed.get(video_id, ())),
+                similarity=similarity.get(video_id, 0.0),
+                creator_affinity=tanh(creator_taste.get(owner_id, 0.0) / SATURATION),
+                topic_affinity=topic_affinity,
+                interest_match=interest_match,
+                followed=owner_id in followed_users
+                or (shop_id is not None and shop_id in followed_shops),
+                views=counts.views,
+                engagements=counts.likes + counts.comments + counts.saves + counts.shares,
+                trend=trend / top_trend if top_trend > 0 else 0.0,
+                shoppable=bool(shown),
+                product_intent=max(0.0, tanh(intent / SATURATION)),
+                price_minor=max([price for _, _, price in shown], default=None),
+                region_match=shop_id in region_shops,
+            )
+        )
+    return result

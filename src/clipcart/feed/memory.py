@@ -4,7 +4,8 @@ Ranking looks at a few hundred candidates per request; reading their rows every 
 than everything else together. So each process keeps, with a time to live:
 - each video's ranking facts (owner, shop, time, hashtags, tagged products): 5 minutes;
 - counters, trends and the facts of tagged products: seconds;
-- the global candidate lists (newest, fresh, trending, by hashtag): a few seconds.
+- the candidate lists (newest, fresh, trending, by hashtag, by the accounts followed, by
+  the products wanted), keyed by what they were asked: a few seconds.
 Nothing here decides what a viewer may see: the page's own videos are read again, with their
 visibility, counters and chips, when the page is hydrated. A viewer's own signals, settings,
 follows and blocks are never cached, so their effect on the next page is immediate.
@@ -35,7 +36,9 @@ _facts: TTLCache[uuid.UUID, media.VideoFacts | None] = TTLCache(MAX_ENTRIES, FAC
 _counts: TTLCache[uuid.UUID, Engagement] = TTLCache(MAX_ENTRIES, NUMBERS_SECONDS)
 _trends: TTLCache[uuid.UUID, float] = TTLCache(MAX_ENTRIES, NUMBERS_SECONDS)
 _chips: TTLCache[uuid.UUID, catalog.ChipFacts | None] = TTLCache(MAX_ENTRIES, NUMBERS_SECONDS)
-_lists: TTLCache[Hashable, Any] = TTLCache(256, get_feed_settings().feed_shared_list_seconds or 1)
+# Room for the global lists and the per-follow-set and per-intent lists of the viewers active in
+# the last few seconds (each a few hundred ids).
+_lists: TTLCache[Hashable, Any] = TTLCache(2048, get_feed_settings().feed_shared_list_seconds or 1)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -117,8 +120,9 @@ async def chip_facts(
 
 
 async def shared_list(key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
-    """A candidate list every viewer shares (newest, trending, ...), a few seconds old at most
-    (CLIPCART_FEED_SHARED_LIST_SECONDS; 0 reads it every time)."""
+    """A candidate list for `key` (newest, trending, by hashtag, ...), shared by every viewer
+    who asks the same, a few seconds old at most (CLIPCART_FEED_SHARED_LIST_SECONDS; 0 reads
+    it every time)."""
     if get_feed_settings().feed_shared_list_seconds <= 0:
         return await load()
     try:

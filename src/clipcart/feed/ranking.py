@@ -1,18 +1,22 @@
 """Pure scoring for For You: one function combines predicted watch, predicted engagement and
 expected purchase value (plus freshness and the exploration budget) with tunable weights, and
-returns the terms it added up, which are also what "Why am I seeing this?" says.
+returns the terms it added up, which are also what "Why am I seeing this?" says. It scores all
+of a request's candidates at once, with numpy (one Python pass per candidate cost more than the
+rest of the ranking); each candidate keeps what each of its terms added.
 
 No framework imports: the engine (`feed.engine`) gathers the features, this module decides.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from clipcart.feed.domain import freshness
+import numpy as np
+
+from clipcart.feed.domain import HALF_LIFE_HOURS
 
 # Candidate sources, and how each is said to a person.
 SOURCE_TEXT: dict[str, str] = {
@@ -81,13 +85,40 @@ class Term:
     about: str = ""  # the candidate source that says the same thing, if one does
 
 
+TERM_NAMES = ("watch", "engagement", "purchase", "freshness", "exploration")
+
+
 @dataclass(frozen=True)
 class Scored:
-    """A candidate's score and the terms that add up to it."""
+    """A candidate's score and what each term added to it (`values`, in TERM_NAMES order)."""
 
     features: Features
     score: float
-    terms: tuple[Term, ...] = field(default_factory=tuple)
+    values: tuple[float, ...]
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """The terms that add up to the score, each with what it means in plain words (built
+        when asked: a request explains the few items it serves, not every candidate)."""
+        features = self.features
+        watch, engagement, purchase, fresh, exploration = self.values
+        return (
+            Term("watch", watch, *_watch_text(features)),
+            Term(
+                "engagement",
+                engagement,
+                "people engage with it a lot" if features.trend > 0.3 else "people engage with it",
+                "trending",
+            ),
+            Term("purchase", purchase, "it has a product you may want to buy", "shopping"),
+            Term("freshness", fresh, "it is new", "recent"),
+            Term(
+                "exploration",
+                exploration,
+                "new videos get a small audience to show what they are worth",
+                "fresh",
+            ),
+        )
 
     @property
     def exploring(self) -> bool:
@@ -95,90 +126,137 @@ class Scored:
         proposed it, and the exploration term lifted it."""
         if self.features.sources - {"fresh"}:
             return False
-        return any(term.name == "exploration" and term.value > 0 for term in self.terms)
+        return self.values[TERM_NAMES.index("exploration")] > 0
 
 
-def engagement_rate(views: int, engagements: int) -> float:
+@dataclass(frozen=True, eq=False)
+class Columns:
+    """The numeric features of many candidates, one array per feature (the score of every
+    candidate of a request is computed at once, with numpy, from these)."""
+
+    similarity: np.ndarray
+    creator_affinity: np.ndarray
+    topic_affinity: np.ndarray
+    product_intent: np.ndarray
+    followed: np.ndarray
+    region_match: np.ndarray
+    views: np.ndarray
+    engagements: np.ndarray
+    trend: np.ndarray
+    shoppable: np.ndarray
+    price_minor: np.ndarray  # 0 when unknown
+    hours: np.ndarray  # age at `now`, in hours (negative for a clock that runs behind)
+
+    @classmethod
+    def of(cls, candidates: Sequence[Features], now: datetime) -> Columns:
+        """The columns of these candidates' features at `now`."""
+        rows = [
+            (
+                item.similarity,
+                item.creator_affinity,
+                item.topic_affinity,
+                item.product_intent,
+                item.followed,
+                item.region_match,
+                item.views,
+                item.engagements,
+                item.trend,
+                item.shoppable,
+                item.price_minor or 0,
+                (now - item.created_at).total_seconds() / 3600,
+            )
+            for item in candidates
+        ]
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), 12)
+        return cls(*table.T)
+
+
+def engagement_rate(views: np.ndarray, engagements: np.ndarray) -> np.ndarray:
     """Engagements per view, pulled towards the typical rate while there are few views."""
     prior = TYPICAL_ENGAGEMENT_RATE * ENGAGEMENT_PRIOR_VIEWS
-    return (engagements + prior) / (max(views, 0) + ENGAGEMENT_PRIOR_VIEWS)
+    return (engagements + prior) / (np.maximum(views, 0) + ENGAGEMENT_PRIOR_VIEWS)
 
 
-def predicted_watch(features: Features) -> float:
+def predicted_watch(columns: Columns) -> np.ndarray:
     """How likely the viewer watches it through (-1..1): similarity, taste for its topics,
     creator and products, follows, quality (a skipped creator or topic pulls it down)."""
-    quality = min(1.0, engagement_rate(features.views, features.engagements) / 0.2)
+    quality = np.minimum(1.0, engagement_rate(columns.views, columns.engagements) / 0.2)
     value = (
-        0.35 * features.similarity
-        + 0.3 * features.topic_affinity
-        + 0.2 * features.creator_affinity
-        + 0.2 * features.product_intent
+        0.35 * columns.similarity
+        + 0.3 * columns.topic_affinity
+        + 0.2 * columns.creator_affinity
+        + 0.2 * columns.product_intent
         + 0.1 * quality
-        + (0.1 if features.followed else 0.0)
-        + (0.05 if features.region_match else 0.0)
+        + np.where(columns.followed > 0, 0.1, 0.0)
+        + np.where(columns.region_match > 0, 0.05, 0.0)
     )
-    return max(-1.0, min(1.0, value))
+    return np.clip(value, -1.0, 1.0)
 
 
-def predicted_engagement(features: Features) -> float:
+def predicted_engagement(columns: Columns) -> np.ndarray:
     """How likely the viewer likes, saves or shares it (0..1): its rate and the viewer's taste."""
-    rate = min(1.0, engagement_rate(features.views, features.engagements) / 0.2)
-    return min(1.0, 0.5 * rate + 0.3 * features.topic_affinity + 0.2 * features.trend)
+    rate = np.minimum(1.0, engagement_rate(columns.views, columns.engagements) / 0.2)
+    return np.minimum(1.0, 0.5 * rate + 0.3 * columns.topic_affinity + 0.2 * columns.trend)
 
 
-def expected_purchase_value(features: Features) -> float:
+def expected_purchase_value(columns: Columns) -> np.ndarray:
     """Expected value of a purchase from it (0..1): a chip, the viewer's intent, the price."""
-    if not features.shoppable:
-        return 0.0
-    price = features.price_minor or 0
-    size = min(1.0, math.log10(1 + price / 100) / 3)  # $1 ~ 0.1, $1,000 ~ 1
-    return (0.15 + 0.85 * features.product_intent) * (0.3 + 0.7 * size)
+    size = np.minimum(1.0, np.log10(1 + columns.price_minor / 100) / 3)  # $1 ~ 0.1, $1,000 ~ 1
+    value = (0.15 + 0.85 * columns.product_intent) * (0.3 + 0.7 * size)
+    return np.where(columns.shoppable > 0, value, 0.0)
+
+
+def freshness_of(columns: Columns) -> np.ndarray:
+    """1.0 for a brand-new video, halving every HALF_LIFE_HOURS (see `domain.freshness`)."""
+    return np.power(0.5, np.maximum(columns.hours, 0.0) / HALF_LIFE_HOURS)
+
+
+def exploration(columns: Columns) -> np.ndarray:
+    """The exploration budget's lift (0..1): full for a new video inside its guaranteed
+    audience, then in proportion to how well that audience engaged; nothing after FRESH_HOURS."""
+    hours, views = columns.hours, columns.views
+    rate = columns.engagements / np.maximum(1, views)
+    earned = np.minimum(1.0, rate / TYPICAL_ENGAGEMENT_RATE) * (1 - hours / FRESH_HOURS)
+    lift = np.where(views < FRESH_AUDIENCE, 1.0, earned)
+    return np.where(hours > FRESH_HOURS, 0.0, lift)
 
 
 def exploration_bonus(features: Features, now: datetime) -> float:
-    """The exploration budget's lift (0..1): full for a new video inside its guaranteed
-    audience, then in proportion to how well that audience engaged; nothing after FRESH_HOURS."""
-    hours = (now - features.created_at).total_seconds() / 3600
-    if hours > FRESH_HOURS:
-        return 0.0
-    if features.views < FRESH_AUDIENCE:
-        return 1.0
-    rate = features.engagements / max(1, features.views)
-    return min(1.0, rate / TYPICAL_ENGAGEMENT_RATE) * (1 - hours / FRESH_HOURS)
+    """The exploration lift of one candidate (see `exploration`)."""
+    return float(exploration(Columns.of([features], now))[0])
+
+
+def score_all(
+    candidates: Sequence[Features], *, now: datetime, weights: RankingWeights = DEFAULT_WEIGHTS
+) -> list[Scored]:
+    """Every candidate's score: the weighted sum of its terms, computed for all candidates at
+    once; each Scored keeps what each term added (what "Why am I seeing this?" quotes)."""
+    if not candidates:
+        return []
+    columns = Columns.of(candidates, now)
+    values = np.stack(
+        [
+            weights.watch * predicted_watch(columns),
+            weights.engagement * predicted_engagement(columns),
+            weights.purchase * expected_purchase_value(columns),
+            weights.freshness * freshness_of(columns),
+            weights.exploration * exploration(columns),
+        ],
+        axis=1,
+    )
+    # Added up left to right, as sum() over the terms would.
+    totals = values[:, 0] + values[:, 1] + values[:, 2] + values[:, 3] + values[:, 4]
+    return [
+        Scored(features=item, score=total, values=tuple(row))
+        for item, total, row in zip(candidates, totals.tolist(), values.tolist(), strict=True)
+    ]
 
 
 def score(
     features: Features, *, now: datetime, weights: RankingWeights = DEFAULT_WEIGHTS
 ) -> Scored:
-    """The candidate's score: the weighted sum of its terms (which are returned with it)."""
-    terms = (
-        Term("watch", weights.watch * predicted_watch(features), *_watch_text(features)),
-        Term(
-            "engagement",
-            weights.engagement * predicted_engagement(features),
-            "people engage with it a lot" if features.trend > 0.3 else "people engage with it",
-            "trending",
-        ),
-        Term(
-            "purchase",
-            weights.purchase * expected_purchase_value(features),
-            "it has a product you may want to buy",
-            "shopping",
-        ),
-        Term(
-            "freshness",
-            weights.freshness * freshness(features.created_at, now),
-            "it is new",
-            "recent",
-        ),
-        Term(
-            "exploration",
-            weights.exploration * exploration_bonus(features, now),
-            "new videos get a small audience to show what they are worth",
-            "fresh",
-        ),
-    )
-    return Scored(features=features, score=sum(term.value for term in terms), terms=terms)
+    """One candidate's score (see `score_all`)."""
+    return score_all([features], now=now, weights=weights)[0]
 
 
 def _watch_text(features: Features) -> tuple[str, str]:
