@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, func, inspect, select, update
+import pytest
+from sqlalchemy import Connection, func, inspect, select, text, update
 
 from clipcart.accounts.models import User
 from clipcart.catalog.models import Product
@@ -24,6 +25,7 @@ from clipcart.recs.models import RecsEvent, VideoTrend
 from clipcart.shops.models import Shop
 from clipcart.social.models import UserCounter, UserFollow, VideoCounter, VideoLike
 from tests.api.test_accounts_auth import login
+from tests.services import require_postgres
 
 # Every theme has a shop, so every taste has videos to be shown.
 SIZE = WorldSize(shops=12, products=24, creators=24, videos=120, users=30, events=3000, media=False)
@@ -155,3 +157,32 @@ async def test_a_bulk_load_rebuilds_the_indexes_it_drops_and_keeps_the_apps_sett
         if connection.dialect.name == "sqlite":  # the bulk load's shortcuts stay with it
             assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
             assert (await connection.exec_driver_sql("PRAGMA synchronous")).scalar() == 1
+
+
+@pytest.mark.postgres
+async def test_a_world_on_postgres_leaves_the_planner_its_statistics() -> None:
+    """The tables just filled are analysed, and what ANALYZE found is kept (it was once run in
+    a transaction that was rolled back, which throws the statistics away)."""
+    require_postgres()
+    [(started,)] = await _rows(text("SELECT now()"))
+    await build_world(SIZE, seed=11)
+    names = [table.name for table in vars(tables()).values()]
+    async with unit_of_work() as session:
+        await session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        analysed = dict(
+            (
+                await session.execute(
+                    text(
+                        "SELECT relname, last_analyze FROM pg_stat_user_tables"
+                        " WHERE relname = ANY(:names)"
+                    ),
+                    {"names": names},
+                )
+            ).all()
+        )
+        event_columns = await session.scalar(
+            text("SELECT count(*) FROM pg_stats WHERE tablename = 'recs_events'")
+        )
+    assert set(analysed) == set(names)
+    assert all(when is not None and when >= started for when in analysed.values()), analysed
+    assert event_columns and event_columns > 0

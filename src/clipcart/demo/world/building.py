@@ -181,7 +181,8 @@ async def _analyze(engine: AsyncEngine) -> None:
     planned for one row when there are millions)."""
     if engine.dialect.name != "postgresql":
         return
-    async with engine.connect() as connection:
+    # Committed: statistics ANALYZE gathers inside a transaction that is rolled back are lost.
+    async with engine.begin() as connection:
         for table in vars(tables()).values():
             await connection.exec_driver_sql(f"ANALYZE {table.name}")
 
