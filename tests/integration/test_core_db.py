@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
-from sqlalchemy import MetaData, String, Uuid, delete, func, select
+from sqlalchemy import MetaData, String, Uuid, delete, event, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -20,6 +20,7 @@ from clipcart.core.db import (
     IdMixin,
     TimestampMixin,
     UTCDateTime,
+    fixed_limit,
     get_engine,
     get_sessionmaker,
     unit_of_work,
@@ -268,3 +269,29 @@ async def test_pooled_connections_the_server_killed_are_replaced_before_use() ->
 
     later_pids = set(await asyncio.gather(*(backend_pid() for _ in range(4))))
     assert later_pids.isdisjoint(first_pids)
+
+
+async def test_a_fixed_limit_is_written_into_the_sql_not_sent_as_a_parameter() -> None:
+    """So PostgreSQL plans the statement once (see fixed_limit); the rows are the same."""
+    sent: list[tuple[str, object]] = []
+    engine = get_engine()
+
+    def capture(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with unit_of_work() as session:
+            rows = await session.execute(
+                select(func.count()).select_from(
+                    select(func.now()).limit(fixed_limit(7)).subquery()
+                )
+            )
+            assert rows.scalar_one() == 1
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = sent
+    assert "LIMIT 7" in statement
+    assert 7 not in (parameters.values() if isinstance(parameters, dict) else parameters)

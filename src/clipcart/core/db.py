@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event, exc
+from sqlalchemy import BindParameter, DateTime, MetaData, TypeDecorator, Uuid, event, exc, literal
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -109,6 +109,16 @@ def _replace_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any)
     driver_connection = record.driver_connection
     if driver_connection is None or driver_connection.is_closed():
         raise exc.DisconnectionError("the database server closed this pooled connection")
+
+
+def fixed_limit(count: int) -> BindParameter[int]:
+    """A LIMIT (or OFFSET) written into the SQL instead of sent as a parameter.
+
+    PostgreSQL keeps one plan for a prepared statement only when that plan does not look
+    dearer than one made for the values at hand; it takes an unknown LIMIT to keep a tenth of
+    the rows, so a small LIMIT sent as a parameter had every call planned anew. Written in, the
+    statement (one per distinct count) is planned once per connection."""
+    return literal(count, literal_execute=True)
 
 
 def create_engine(url: str | None = None) -> AsyncEngine:

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipcart.core.db import fixed_limit
 from clipcart.media.models import Video, VideoHashtag, VideoTag
 
 
@@ -37,7 +38,7 @@ async def recent_public_video_ids(
         if not conditions:
             return []
         statement = statement.where(or_(*conditions))
-    statement = statement.order_by(Video.created_at.desc()).limit(limit)
+    statement = statement.order_by(Video.created_at.desc()).limit(fixed_limit(limit))
     return list(await session.scalars(statement))
 
 
@@ -76,7 +77,7 @@ async def video_ids_tagging(
         select(VideoTag.video_id)
         .where(VideoTag.product_id.in_(set(product_ids)))
         .order_by(VideoTag.created_at.desc())
-        .limit(SCAN)
+        .limit(fixed_limit(SCAN))
     )
     return await _newest_public(set(tagged), limit=limit, session=session)
 
@@ -92,7 +93,7 @@ async def video_ids_with_hashtags(
         select(VideoHashtag.video_id)
         .where(VideoHashtag.name.in_({name.lower() for name in names}))
         .order_by(VideoHashtag.video_id.desc())
-        .limit(SCAN)
+        .limit(fixed_limit(SCAN))
     )
     return await _newest_public(set(used), limit=limit, session=session)
 

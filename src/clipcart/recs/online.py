@@ -12,20 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, literal, select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipcart.core.db import fixed_limit
 from clipcart.recs import domain
 from clipcart.recs.models import RecsEvent
 
 _TABLE = cast(Table, RecsEvent.__table__)
 SIGNAL_WINDOW = timedelta(days=14)
 SIGNAL_LIMIT = 200
-# Written into the SQL rather than sent as a parameter: PostgreSQL plans a prepared statement
-# once per connection only when that plan does not look dearer than one made for the values,
-# and an unknown LIMIT is taken to keep a tenth of the rows, which made every call plan again.
-_LITERAL_LIMIT = literal(SIGNAL_LIMIT, literal_execute=True)
-
 # A signal a day old weighs half as much as one from a moment ago.
 SIGNAL_HALF_LIFE_HOURS = 24.0
 
@@ -111,7 +107,7 @@ async def load_signals(
         )
         .where(_TABLE.c.user_id == user_id, _TABLE.c.occurred_at >= now - SIGNAL_WINDOW)
         .order_by(_TABLE.c.occurred_at.desc())
-        .limit(_LITERAL_LIMIT)
+        .limit(fixed_limit(SIGNAL_LIMIT))
     )
     rows = [tuple(row) for row in await session.execute(statement)]
     return signals_from_rows(rows, now=now)

@@ -8,10 +8,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, literal, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipcart.core.db import fixed_limit
 from clipcart.recs import domain
 from clipcart.recs.models import VideoTrend
 
@@ -51,8 +52,7 @@ async def top_videos(
 ) -> list[tuple[uuid.UUID, float]]:
     """The `limit` most trending videos with their decayed engagement at `now`, highest first."""
     statement = select(_TABLE.c.video_id, _TABLE.c.score).order_by(_TABLE.c.score.desc())
-    # The limit is written into the SQL (see online.load_signals): PostgreSQL plans it once.
-    rows = await session.execute(statement.limit(literal(limit, literal_execute=True)))
+    rows = await session.execute(statement.limit(fixed_limit(limit)))
     return [(video_id, domain.current_trend(score, now)) for video_id, score in rows]
 
 
