@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.core.errors import NotFound
-from clipcart.ledger import service
+from clipcart.ledger import service, transfer_writes
 from clipcart.ledger.domain import (
     AccountKey,
     AccountKind,
@@ -348,13 +348,14 @@ async def test_postgres_plans_the_transfer_statement_once_per_connection() -> No
                 amount=usd(1),
             )
             await service.post_transfer(draft, session=session)
+        # The two-leg statement (the connection may have prepared others for other leg counts).
         plans = (
             await session.execute(
                 text(
                     "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-                    " WHERE statement LIKE '%INSERT INTO ledger_entries%'"
-                    " AND statement NOT LIKE '%pg_prepared_statements%'"
-                )
+                    " WHERE statement = :two_legs"
+                ),
+                {"two_legs": transfer_writes._postgres_write(2)},
             )
         ).one()
     assert plans.custom_plans <= 5
