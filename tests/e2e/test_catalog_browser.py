@@ -80,8 +80,10 @@ async def test_open_a_shop_list_a_product_and_pick_a_variant(
     await expect(page.locator("#variant-stock")).to_have_text("In stock")
     image = page.get_by_role("img", name="Natural canvas tote, front")
     await expect(image).to_be_visible()
-    loaded = await image.evaluate("(img) => img.complete && img.naturalWidth > 0")
-    assert loaded
+    # Visible is not loaded: wait (up to the default timeout) for the picture's pixels.
+    await page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=await image.element_handle()
+    )
     await screenshot(page, "catalog-product-phone", full_page=True)
 
     # picking a variant updates price, stock and address without reloading the page
