@@ -5,15 +5,13 @@ the buyer's open conversation shows the answer without a reload (the page polls)
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import PageProblems
-from tests.e2e.test_commerce_browser import seller_context
-from tests.e2e.test_feed_browser import _api
+from tests.e2e.test_commerce_browser import open_hat_shop, seller_context
 from tests.e2e.test_pages_browser import screenshot, sign_up
 
 __all__ = ["seller_context"]  # fixtures used here
@@ -23,24 +21,7 @@ pytestmark = pytest.mark.browser
 
 async def _shop_with_a_hat(page: Page) -> dict[str, Any]:
     await sign_up(page, display_name="Sunny Goods")
-    shop = f"shop{uuid.uuid4().hex[:8]}"
-    await _api(
-        page,
-        "POST",
-        "/api/v1/shops",
-        {"handle": shop, "name": "Sunny Goods", "country": "US", "currency": "USD"},
-    )
-    hat = await _api(
-        page,
-        "POST",
-        f"/api/v1/shops/{shop}/products",
-        {
-            "title": "Straw Sun Hat",
-            "status": "active",
-            "options": ["Size"],
-            "variants": [{"sku": f"HAT-{shop}", "option_values": ["M"], "price": 2450, "stock": 5}],
-        },
-    )
+    shop, hat = await open_hat_shop(page, name="Sunny Goods", stock=5)
     return {"shop": shop, "hat": hat}
 
 
