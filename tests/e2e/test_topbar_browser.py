@@ -60,6 +60,8 @@ async def test_the_seller_top_bar_stays_on_one_line_at_phone_width(
     bar = page.locator("header.topbar")
     await expect(bar.locator("[data-cart-count]")).to_have_text("12")
     await expect(bar.locator("[data-messages-badge]")).to_have_text("3")
+    # The Inbox tab counts notifications: one "new messages" for the one conversation.
+    await expect(page.locator("[data-inbox-badge]")).to_have_text("1")
     await expect(bar.get_by_role("link", name="Seller center")).to_be_visible()
     await screenshot(page, "topbar-seller-390x844")
 

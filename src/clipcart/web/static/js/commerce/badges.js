@@ -1,19 +1,6 @@
 // The cart count in the top bar and the unread badge on the Inbox tab.
 
-import { api, cartUnits, showCartCount } from "./shared.js";
-
-async function showUnread() {
-  const badge = document.querySelector("[data-inbox-badge]");
-  if (!badge) return;
-  try {
-    const { unread } = await api("GET", "/api/v1/notifications/unread-count");
-    badge.textContent = unread > 99 ? "99+" : String(unread);
-    badge.hidden = unread <= 0;
-    badge.closest("a")?.setAttribute("title", `${unread} unread`);
-  } catch {
-    // The badge is a nicety: no badge when it cannot be read.
-  }
-}
+import { api, cartUnits, showCartCount, showUnreadBadge } from "./shared.js";
 
 async function showCart() {
   if (!document.querySelector("[data-cart-count]")) return;
@@ -31,5 +18,7 @@ async function showCart() {
   }
 }
 
-showUnread();
+showUnreadBadge("[data-inbox-badge]", "/api/v1/notifications/unread-count", (link, unread) =>
+  link?.setAttribute("title", `${unread} unread`),
+);
 showCart();

@@ -62,6 +62,23 @@ export function showCartCount(count) {
   }
 }
 
+/**
+ * Fill the unread badge `selector` from `path` (an API answering `{ unread }`); `describe(n)`
+ * labels the badge's link. No badge when there is none on the page or the count cannot be read.
+ */
+export async function showUnreadBadge(selector, path, describe) {
+  const badge = document.querySelector(selector);
+  if (!badge) return;
+  try {
+    const { unread } = await api("GET", path);
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    badge.hidden = unread <= 0;
+    describe(badge.closest("a"), unread);
+  } catch {
+    // The badge is a nicety: none when the count cannot be read.
+  }
+}
+
 /** A fresh Idempotency-Key: kept by the caller while it retries the same request. */
 export function newKey() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
