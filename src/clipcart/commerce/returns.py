@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -242,17 +241,6 @@ async def return_lines(
         for line in rows:
             grouped[line.return_id].append(line)
     return grouped
-
-
-async def orders_of_returns(
-    requests: Sequence[ReturnRequest], *, session: AsyncSession
-) -> dict[uuid.UUID, Order]:
-    """The orders of several returns, by order id, read in one query."""
-    order_ids = {request.order_id for request in requests}
-    if not order_ids:
-        return {}
-    rows = await session.scalars(select(Order).where(Order.id.in_(order_ids)))
-    return {order.id: order for order in rows}
 
 
 async def list_order_returns(order_id: uuid.UUID, *, session: AsyncSession) -> list[ReturnRequest]:

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipcart.accounts import service as accounts
 from clipcart.catalog import service as catalog
 from clipcart.commerce import orders
-from clipcart.core.errors import NotFound
 from clipcart.messaging import access, domain
 from clipcart.messaging.access import ConversationView
 from clipcart.messaging.models import Message
@@ -96,20 +95,20 @@ async def messages_out(
     products = await catalog.products_by_ids(
         {m.product_id for m in messages if m.product_id}, session=session
     )
-    order_cards: dict[uuid.UUID, OrderCardOut] = {}
-    for order_id in {m.order_id for m in messages if m.order_id}:
-        try:
-            order = await orders.get_order(order_id, session=session)
-        except NotFound:
-            continue
-        url = (
-            f"/seller/{view.as_shop.handle}/orders/{order.id}"
+    cards = await orders.orders_by_ids(
+        {m.order_id for m in messages if m.order_id}, session=session
+    )
+    order_cards = {
+        order_id: OrderCardOut(
+            id=order.id,
+            number=order.number,
+            status=order.status,
+            url=f"/seller/{view.as_shop.handle}/orders/{order.id}"
             if view.as_shop
-            else f"/orders/{order.id}"
+            else f"/orders/{order.id}",
         )
-        order_cards[order_id] = OrderCardOut(
-            id=order.id, number=order.number, status=order.status, url=url
-        )
+        for order_id, order in cards.items()
+    }
     senders = await accounts.users_by_ids({m.sender_id for m in messages}, session=session)
     result = []
     for message in messages:

@@ -317,7 +317,7 @@ async def return_list(
     )
     # A constant number of queries whatever the page size: lines, orders and titles in bulk.
     lines = await returns.return_lines([row.id for row in rows], session=session)
-    orders_by_id = await returns.orders_of_returns(rows, session=session)
+    orders_by_id = await orders.orders_by_ids({row.order_id for row in rows}, session=session)
     order_lines = await orders.lines_by_order(list(orders_by_id), session=session)
     titles = {line.id: line.title for group in order_lines.values() for line in group}
     items = []
