@@ -150,7 +150,10 @@ async def blocked_from_starting(
         )
     if to_shop is None:
         return False
-    return to_shop.id in await shops_blocking(sender_id, [to_shop.id], session=session)
+    staff = (await shops.staff_ids_by_shop([to_shop.id], session=session))[to_shop.id]
+    if sender_id in staff:
+        return False
+    return bool(await social.blockers_of(sender_id, staff, session=session))
 
 
 async def get_conversation_for(

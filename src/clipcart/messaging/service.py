@@ -377,8 +377,7 @@ async def start_conversation(
         to_own_shop = await shops.is_shop_staff(sender.id, to_shop.id, session=session)
         facts = domain.Facts(
             to_self=to_own_shop,
-            blocked=not to_own_shop
-            and await blocked_from_starting(
+            blocked=await blocked_from_starting(
                 sender.id, to_user=None, to_shop=to_shop, session=session
             ),
             shop_suspended=to_shop.status != "active",

@@ -73,11 +73,8 @@ async def inbox(request: Request, viewer: SignedInViewer, session: DbSession) ->
 
 
 async def _blocked_from(viewer: User, recipient: User | Shop, *, session: DbSession) -> bool:
-    """True when a block would refuse a first message from the viewer to `recipient` (writing
-    to oneself or one's own shop is refused for its own reason, with a 422)."""
+    """True when a block would refuse a first message from the viewer to `recipient`."""
     if isinstance(recipient, Shop):
-        if await shops.is_shop_staff(viewer.id, recipient.id, session=session):
-            return False
         return await access.blocked_from_starting(
             viewer.id, to_user=None, to_shop=recipient, session=session
         )
