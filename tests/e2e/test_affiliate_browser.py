@@ -149,9 +149,17 @@ async def test_a_purchase_from_a_creators_showcase_earns_her_commission(
     await page.context.clear_cookies()
     await sign_up(page, display_name="Bruno Buyer")
     await page.goto(f"/@{account['handle']}")
-    await (
-        page.locator(".social-showcase").get_by_role("link", name=re.compile("Glow Serum")).click()
-    )
+    # The product page reports the showcase tap as soon as its script runs (it is the evidence
+    # the commission is credited with); a buyer quicker than the script would leave none.
+    async with page.expect_response(
+        lambda answer: answer.url.endswith("/api/v1/events") and answer.request.method == "POST"
+    ) as tap:
+        await (
+            page.locator(".social-showcase")
+            .get_by_role("link", name=re.compile("Glow Serum"))
+            .click()
+        )
+    assert (await tap.value).status == 200
     await expect(page).to_have_url(re.compile(r"/p/[0-9a-f-]{36}\?showcase=[0-9a-f-]{36}$"))
     await page.get_by_role("button", name="Buy now").click()
     await expect(page).to_have_url(re.compile(r"/checkout\?.*showcase=[0-9a-f-]{36}"))

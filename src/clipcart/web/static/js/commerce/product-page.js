@@ -40,7 +40,11 @@ if (form && dataNode) {
     // Opened from a creator's showcase: the tap is the touch a later purchase is credited to.
     source.showcase_id = showcase;
     const productId = document.querySelector("[data-product]").dataset.product;
-    new EventQueue("profile").record("chip_tap", { product_id: productId, target_id: showcase });
+    const touches = new EventQueue("profile");
+    touches.record("chip_tap", { product_id: productId, target_id: showcase });
+    // A commission rests on this tap: send it now, not in a few seconds or as the page goes
+    // away (a beacon on navigation can come too late for the order it should be credited to).
+    touches.flush();
   }
   const controls = new BuyControls({
     signedIn: form.dataset.signedIn === "true",
