@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from clipcart.accounts import domain
 from clipcart.accounts.errors import InvalidCredentials, TwoFactorRequired
@@ -454,11 +455,17 @@ async def resolve_api_token(raw_token: str, *, session: AsyncSession) -> ApiToke
 
 
 async def users_by_ids(
-    user_ids: Collection[uuid.UUID], *, session: AsyncSession
+    user_ids: Collection[uuid.UUID], *, with_roles: bool = True, session: AsyncSession
 ) -> dict[uuid.UUID, User]:
-    """The accounts with these ids, by id, read in one query (unknown ids are left out)."""
+    """The accounts with these ids, by id, read in one query (unknown ids are left out).
+
+    `with_roles=False` is for showing people (a handle, a name, an avatar): their roles are
+    then not read, and touching `roles` on an account not already loaded fails loudly."""
     wanted = set(user_ids)
     if not wanted:
         return {}
-    rows = await session.scalars(select(User).where(User.id.in_(wanted)))
+    statement = select(User).where(User.id.in_(wanted))
+    if not with_roles:
+        statement = statement.options(raiseload(User.roles))
+    rows = await session.scalars(statement)
     return {user.id: user for user in rows}

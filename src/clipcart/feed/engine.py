@@ -293,7 +293,7 @@ async def for_you(
     page, after = _arrange_unseen_first(scored, signals, size, preferences, state, now)
     # The page's own videos are read again: what may be shown, with what it needs on screen.
     chosen = await media.public_videos_by_ids(
-        [item.features.video_id for item in page], session=session
+        [item.features.video_id for item in page], with_hashtags=False, session=session
     )
     page = [item for item in page if item.features.video_id in chosen]
     more = len(page) == size and len(scored) > len(page)

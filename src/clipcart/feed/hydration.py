@@ -68,7 +68,7 @@ async def creators(
     user_ids: Sequence[uuid.UUID], following: social.Following, *, session: AsyncSession
 ) -> list[FeedCreatorOut]:
     """Creator cards for these accounts, in the order given (unknown ids are skipped)."""
-    users = await accounts.users_by_ids(user_ids, session=session)
+    users = await accounts.users_by_ids(user_ids, with_roles=False, session=session)
     return [_creator(users[user_id], following) for user_id in user_ids if user_id in users]
 
 
@@ -129,7 +129,9 @@ async def items(
     if not videos:
         return []
     ids = [video.id for video in videos]
-    users = await accounts.users_by_ids([video.owner_id for video in videos], session=session)
+    users = await accounts.users_by_ids(
+        [video.owner_id for video in videos], with_roles=False, session=session
+    )
     product_ids = {tag.product_id for video in videos for tag in video.tags}
     products = await catalog.products_by_ids(product_ids, session=session)
     shop_ids = {video.shop_id for video in videos if video.shop_id is not None}

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from clipcart.core.db import fixed_limit
 from clipcart.media.models import Video, VideoHashtag, VideoTag
@@ -99,13 +100,18 @@ async def video_ids_with_hashtags(
 
 
 async def public_videos_by_ids(
-    video_ids: Collection[uuid.UUID], *, session: AsyncSession
+    video_ids: Collection[uuid.UUID], *, with_hashtags: bool = True, session: AsyncSession
 ) -> dict[uuid.UUID, Video]:
-    """The public, ready videos among these ids (with tags and hashtags loaded), by id."""
+    """The public, ready videos among these ids (with tags and hashtags loaded), by id.
+
+    `with_hashtags=False` leaves the hashtag rows unread, for callers that take the hashtags
+    from the caption; touching `hashtags` on a video not already loaded then fails loudly."""
     if not video_ids:
         return {}
     # By primary key only (see _newest_public); the status is checked on the rows.
     statement = select(Video).where(Video.id.in_(set(video_ids)))
+    if not with_hashtags:
+        statement = statement.options(raiseload(Video.hashtags))
     return {
         video.id: video
         for video in await session.scalars(statement)
