@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clipcart.core.db import Base
@@ -19,10 +29,17 @@ class RecsEvent(Base):
     """
 
     __tablename__ = "recs_events"
+    # Every index costs each insert: only those a reader uses. Visitors' events (no user_id)
+    # are never looked up by person, so the person index holds signed-in people's only.
     __table_args__ = (
-        Index("ix_recs_events_user_id_occurred_at", "user_id", "occurred_at"),
+        Index(
+            "ix_recs_events_user_id_occurred_at",
+            "user_id",
+            "occurred_at",
+            postgresql_where=text("user_id IS NOT NULL"),
+            sqlite_where=text("user_id IS NOT NULL"),
+        ),
         Index("ix_recs_events_video_id_type", "video_id", "type"),
-        Index("ix_recs_events_type_occurred_at", "type", "occurred_at"),
         Index("ix_recs_events_occurred_at_id", "occurred_at", "id"),
     )
 

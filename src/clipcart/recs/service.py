@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -128,7 +128,8 @@ async def record_events(
     visitor_id: uuid.UUID | None,
     session: AsyncSession,
 ) -> tuple[int, int, list[RejectedEvent]]:
-    """Store validated events once each, add their views to the counters.
+    """Store validated events once each, add their views to the counters and their engagement
+    to the trends.
 
     Returns (accepted, duplicates, rejected by the clock window).
     """
@@ -136,12 +137,17 @@ async def record_events(
     rejected: list[RejectedEvent] = []
     kept: list[dict[str, Any]] = []
     seen: set[uuid.UUID] = set()
-    earliest, latest = domain.clock_window(now)
+    window = domain.clock_window(now)
+    windows: dict[int, tuple[datetime, datetime]] = {}  # by id of the events' tzinfo
     for index, event in events:
         # The model's __dict__ is read directly: attribute access on Pydantic models is slow.
         fields = event.__dict__
         occurred_at = fields["occurred_at"]
-        if not earliest <= occurred_at <= latest:  # the bounds once per batch, not per event
+        zone = occurred_at.tzinfo
+        bounds = windows.get(id(zone))
+        if bounds is None:  # the bounds once per zone and batch, not per event
+            bounds = windows[id(zone)] = _window_in(zone, window)
+        if not bounds[0] <= occurred_at <= bounds[1]:
             problem = domain.clock_problem(occurred_at, now=now)
             if problem is not None:
                 rejected.append(RejectedEvent(index=index, id=str(fields["id"]), reason=problem))
@@ -155,26 +161,47 @@ async def record_events(
         return 0, duplicates, rejected
     columns = _columns(kept, user_id=user_id, visitor_id=visitor_id, now=now)
     await _credit_sharers(columns, session=session)
-    inserted = await _insert_columns(columns, session=session)
     ids, types, videos = columns["id"], columns["type"], columns["video_id"]
+    completed, occurred = columns["completed"], columns["occurred_at"]
+    # What the batch adds to the trends if every event is new (the usual case): PostgreSQL adds
+    # it in the insert's own statement, which saves a round trip and a statement.
+    trend = domain.trend_increments(zip(types, videos, completed, occurred, strict=True))
+    inserted, trend_added = await _insert_columns(columns, trend=trend, session=session)
+    if inserted is not None:
+        # Some were stored before (a retried batch): only the new ones count.
+        trend = domain.trend_increments(
+            (code, video_id, done, at)
+            for event_id, code, video_id, done, at in zip(
+                ids, types, videos, completed, occurred, strict=True
+            )
+            if event_id in inserted
+        )
+    if trend and not trend_added:
+        await trending.add_engagement(trend, session=session)
+    # Counters after trends, in every case: concurrent batches lock the tables' rows in the
+    # same order.
     views = domain.count_views(
         (code, video_id)
         for event_id, code, video_id in zip(ids, types, videos, strict=True)
-        if code in domain.VIEW_TYPE_CODES and event_id in inserted
+        if code in domain.VIEW_TYPE_CODES and (inserted is None or event_id in inserted)
     )
     if views:
         # Views of videos that do not exist (deleted, mistyped, made up) are dropped there.
         await social_service.record_views(views, session=session)
-    trend = domain.trend_increments(
-        (code, video_id, completed, occurred_at)
-        for event_id, code, video_id, completed, occurred_at in zip(
-            ids, types, videos, columns["completed"], columns["occurred_at"], strict=True
-        )
-        if event_id in inserted
-    )
-    if trend:
-        await trending.add_engagement(trend, session=session)
-    return len(inserted), duplicates + len(kept) - len(inserted), rejected
+    stored = len(kept) if inserted is None else len(inserted)
+    return stored, duplicates + len(kept) - stored, rejected
+
+
+def _window_in(zone: tzinfo | None, window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    """The clock window's bounds in a fixed-offset zone, else as they are.
+
+    Aware datetimes that share one tzinfo compare without asking it for their offsets, a call
+    into pydantic's Rust for each; pydantic gives the values of a body that have the same
+    offset one shared tzinfo. A zone with rules (a DST change) answers no fixed offset.
+    """
+    if zone is None or zone.utcoffset(None) is None:
+        return window
+    return window[0].astimezone(zone), window[1].astimezone(zone)
 
 
 async def ingest(
@@ -200,44 +227,96 @@ _PG_ARRAY_TYPES = {
     column.name: column.type.compile(dialect=postgresql.dialect()) for column in _TABLE.columns
 }
 # Columns with one value for the whole batch go as one parameter each, not as an array of
-# copies (asyncpg encodes every array element in turn).
+# copies: asyncpg encodes every array element in turn, with an isinstance check against
+# collections.abc (a Python-level call) for each, even a None.
 _PG_BATCH_CONSTANTS = ("received_at", "user_id", "visitor_id")
 _PG_ARRAY_COLUMNS = [name for name in _COLUMNS if name not in _PG_BATCH_CONSTANTS]
+# The other columns (but the id) go as an array, or as one value when the batch has the same
+# one in every event (often: no target, no share code, one session): then the array is NULL,
+# which unnest reads as all NULLs, and COALESCE takes the value instead.
+_PG_SAME_COLUMNS = _PG_ARRAY_COLUMNS[1:]
+_PG_TREND_IDS, _PG_TREND_SCORES, _PG_EXPECTED = (
+    len(_PG_ARRAY_COLUMNS) + len(_PG_SAME_COLUMNS) + len(_PG_BATCH_CONSTANTS) + 1 + n
+    for n in range(3)
+)
+
+
+def _pg_selected(name: str) -> str:
+    """The SQL of one inserted column: from the arrays, the same-value parameters or the
+    batch's constants ($n in the order _insert_columns sends them)."""
+    sql_type = _PG_ARRAY_TYPES[name]
+    if name in _PG_BATCH_CONSTANTS:
+        number = len(_PG_ARRAY_COLUMNS) + len(_PG_SAME_COLUMNS) + 1
+        return f"CAST(${number + _PG_BATCH_CONSTANTS.index(name)} AS {sql_type})"
+    if name in _PG_SAME_COLUMNS:
+        number = len(_PG_ARRAY_COLUMNS) + 1 + _PG_SAME_COLUMNS.index(name)
+        return f"COALESCE(batch.{name}, CAST(${number} AS {sql_type}))"
+    return f"batch.{name}"
+
+
 # Built once from the table's own metadata: no outside text reaches this SQL.
-# Sent to the driver as it is ($n parameters: one array per varying column, then the batch's
-# constants): SQLAlchemy's text() parameter handling cost more than asyncpg's encoding.
+# Sent to the driver as it is: SQLAlchemy's text() parameter handling cost more than asyncpg's
+# encoding. The trend increments are added in the same statement only when every event was
+# new (then they are exactly what the stored events add); otherwise nothing is added here and
+# the caller adds what the new events alone add. It answers one row: how many events were
+# stored, and which ones only when not all (building a row per event cost more than the rest).
 _PG_ARRAYS = ", ".join(
     f"CAST(${number} AS {_PG_ARRAY_TYPES[name]}[])"
     for number, name in enumerate(_PG_ARRAY_COLUMNS, 1)
 )
-_PG_SELECTED = ", ".join(
-    f"CAST(${len(_PG_ARRAY_COLUMNS) + 1 + _PG_BATCH_CONSTANTS.index(name)} AS "
-    f"{_PG_ARRAY_TYPES[name]})"
-    if name in _PG_BATCH_CONSTANTS
-    else f"batch.{name}"
-    for name in _COLUMNS
+_PG_TREND_SQL = trending.postgres_add_sql(
+    video_ids=f"${_PG_TREND_IDS}",
+    scores=f"${_PG_TREND_SCORES}",
+    condition=f"(SELECT count(*) FROM stored) = CAST(${_PG_EXPECTED} AS INTEGER)",  # noqa: S608
 )
-_PG_INSERT_SQL = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) SELECT {_PG_SELECTED} FROM unnest({_PG_ARRAYS}) AS batch({', '.join(_PG_ARRAY_COLUMNS)}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: E501, S608
+_PG_INSERT_SQL = (
+    f"WITH stored AS (INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"SELECT {', '.join(_pg_selected(name) for name in _COLUMNS)} FROM unnest({_PG_ARRAYS}) "
+    f"AS batch({', '.join(_PG_ARRAY_COLUMNS)}) ON CONFLICT (id) DO NOTHING RETURNING id), "
+    f"trend AS ({_PG_TREND_SQL}) SELECT count(*), CASE WHEN count(*) < "
+    f"CAST(${_PG_EXPECTED} AS INTEGER) THEN array_agg(id) END FROM stored"
+)
+
+
+def _array_or_same(values: list[Any]) -> tuple[list[Any] | None, Any]:
+    """(None, the value) when every value is the same one, else (the values, None)."""
+    first = values[0]
+    if values[-1] == first and values.count(first) == len(values):
+        return None, first
+    return values, None
 
 
 async def _insert_columns(
-    columns: dict[str, list[Any]], *, session: AsyncSession
-) -> set[uuid.UUID]:
-    """Insert the rows whose id is new (ON CONFLICT DO NOTHING); the ids inserted.
+    columns: dict[str, list[Any]], *, trend: dict[uuid.UUID, float], session: AsyncSession
+) -> tuple[set[uuid.UUID] | None, bool]:
+    """Insert the rows whose id is new (ON CONFLICT DO NOTHING): the ids inserted (None: all
+    of them), and whether `trend` (what every row adds to the trends) was added with them
+    (PostgreSQL, when every row was new).
 
     The rows come in id order (see _columns): two batches resending some of the same events (a
     retried beacon) then wait on each other's keys in the same order instead of deadlocking.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # The commit waits for the WAL flush like every other: attribution (and so creator
-        # commission) is read from these events, so an answered batch must survive a crash.
-        connection = await session.connection()
-        arguments = [columns[name] for name in _PG_ARRAY_COLUMNS]
-        arguments += [columns[name][0] for name in _PG_BATCH_CONSTANTS]
-        result = await connection.exec_driver_sql(_PG_INSERT_SQL, tuple(arguments))
-        # asyncpg's UUIDs subclass uuid.UUID and hash alike: no conversion needed to match rows.
-        return {event_id for (event_id,) in result}
-    return await _insert_sqlite(columns, session=session)
+    if session.get_bind().dialect.name != "postgresql":
+        inserted = await _insert_sqlite(columns, session=session)
+        return (None if len(inserted) == len(columns["id"]) else inserted), False
+    # The commit waits for the WAL flush like every other: attribution (and so creator
+    # commission) is read from these events, so an answered batch must survive a crash.
+    arrays: list[list[Any] | None] = [columns["id"]]
+    same: list[Any] = []
+    for name in _PG_SAME_COLUMNS:
+        array, value = _array_or_same(columns[name])
+        arrays.append(array)
+        same.append(value)
+    constants = [columns[name][0] for name in _PG_BATCH_CONSTANTS]
+    count = len(columns["id"])
+    arguments = (*arrays, *same, *constants, *trending.increment_arrays(trend), count)
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(_PG_INSERT_SQL, arguments)
+    stored, stored_ids = cast(tuple[int, list[uuid.UUID] | None], tuple(result.one()))
+    if stored == count:
+        return None, True
+    # asyncpg's UUIDs subclass uuid.UUID and hash alike: no conversion needed to match rows.
+    return set(stored_ids or ()), False
 
 
 async def _insert_sqlite(columns: dict[str, list[Any]], *, session: AsyncSession) -> set[uuid.UUID]:
@@ -278,7 +357,9 @@ def _columns(
     now: datetime,
 ) -> dict[str, list[Any]]:
     """The events (their models' fields) as one list per column, in id order, every column."""
-    events = sorted(events, key=lambda fields: fields["id"].bytes)  # bytes compare in C
+    # A UUID's int orders like its bytes (big-endian), as the databases compare ids; ints compare
+    # in C and .int is a plain attribute where .bytes is a Python property.
+    events = sorted(events, key=lambda fields: fields["id"].int)
     count = len(events)
     type_codes, surface_codes = domain.EVENT_TYPE_CODES, domain.SURFACE_CODES
     columns = {
