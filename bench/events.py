@@ -2,12 +2,15 @@
 batches of 100 from 16 keep-alive clients, on SQLite and on PostgreSQL (a scratch database
 created and dropped), next to the bare JSON endpoint of bench/http_baseline.py in the same run.
 Each batch is one viewer's page: 20 videos, each with an impression, watch, replay, watch and
-a product chip tap or sheet open; a second run sends the same without impressions, to show what
-adding views to the counters (social.service.record_views) costs.
+a product chip tap or sheet open, every event at its own moment; a second run sends the same
+without impressions, to show what adding views to the counters (social.service.record_views)
+costs. CPU per event is reported for the server process and, on PostgreSQL, for the backends
+serving its connections.
 
     .venv/bin/python -m bench.events [--seconds 8] [--warmup 2] [--connections 16]
 
-Writes bench/results/events.json (figures events_per_s_sqlite, events_per_s_postgres, bare_rps).
+Writes bench/results/events.json (figures events_per_s_sqlite, events_per_s_postgres, bare_rps,
+and server_/database_cpu_us_per_event_* per run).
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +43,9 @@ BATCH = 100
 TARGET_EVENTS_PER_S = 50_000
 VIDEOS = 200
 VIDEOS_PER_BATCH = BATCH // 5
-MAX_BODIES = 4000  # 400,000 distinct events; beyond that bodies repeat (counted as duplicates)
+# 600,000 distinct events per run, enough for 8 s at more than the target; beyond that bodies
+# repeat (counted as duplicates, not stored events, which would skew the figures).
+MAX_BODIES = 6000
 PG_SERVER = os.environ.get("CLIPCART_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 console = Console()
 
@@ -54,6 +59,8 @@ class IngestResult:
     duplicates: int
     rejected: int
     server_cpu_s: float  # CPU seconds of the server process (not the database) during the run
+    # CPU seconds of the database's backends serving the server's connections (PostgreSQL)
+    database_cpu_s: float | None = None
 
     @property
     def events_per_s(self) -> float:
@@ -65,10 +72,16 @@ class IngestResult:
         """Server CPU microseconds per stored event: comparable on a busy machine."""
         return self.server_cpu_s * 1e6 / self.accepted if self.accepted else 0.0
 
+    @property
+    def database_cpu_us_per_event(self) -> float | None:
+        """The database backends' CPU microseconds per stored event (PostgreSQL only)."""
+        if self.database_cpu_s is None or not self.accepted:
+            return None
+        return self.database_cpu_s * 1e6 / self.accepted
 
-def server_cpu_seconds() -> float:
-    """CPU seconds used so far by this process's descendants (the Granian server), from /proc."""
-    me = os.getpid()
+
+def _processes() -> tuple[dict[int, int], dict[int, float]]:
+    """Every process's parent and CPU seconds used so far (utime + stime), from /proc."""
     parents: dict[int, int] = {}
     used: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -81,7 +94,20 @@ def server_cpu_seconds() -> float:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
         parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return parents, used
+
+
+def processes_cpu_seconds(pids: Collection[int]) -> dict[int, float]:
+    """CPU seconds used so far by each of these processes that still runs."""
+    used = _processes()[1]
+    return {pid: used[pid] for pid in pids if pid in used}
+
+
+def server_cpu_seconds() -> float:
+    """CPU seconds used so far by this process's descendants (the Granian server), from /proc."""
+    me = os.getpid()
+    parents, used = _processes()
     total = 0.0
     for pid, seconds in used.items():
         ancestor = parents.get(pid, 0)
@@ -138,7 +164,7 @@ def make_bodies(video_ids: list[uuid.UUID], count: int, *, views: bool = True) -
     counters to update, which shows what the counters cost.
     """
     chooser = random.Random(7)
-    now = datetime.now(UTC).isoformat()
+    start = datetime.now(UTC) - timedelta(minutes=10)
     session_id = uuid.uuid4().hex
     videos = [str(video_id) for video_id in video_ids]
     product = str(uuid.uuid4())
@@ -147,16 +173,23 @@ def make_bodies(video_ids: list[uuid.UUID], count: int, *, views: bool = True) -
         # One viewer's page: VIDEOS_PER_BATCH videos scrolled past, each seen, watched, replayed
         # and watched again, and one product action on it.
         events: list[dict[str, Any]] = []
+        # Each event at its own moment, as a page sends them: the viewer spends a few seconds
+        # on every video.
+        moments = iter(
+            (start + timedelta(milliseconds=step * 1_500 + chooser.randint(0, 999))).isoformat()
+            for step in range(BATCH)
+        )
         for position, video in enumerate(chooser.sample(videos, VIDEOS_PER_BATCH)):
             common = {
-                "occurred_at": now,
                 "session_id": session_id,
                 "surface": "for_you",
                 "position": position,
                 "video_id": video,
             }
             first = "impression" if views else "replay"
-            events.append({"id": str(uuid.uuid4()), "type": first, **common})
+            events.append(
+                {"id": str(uuid.uuid4()), "type": first, "occurred_at": next(moments), **common}
+            )
             for kind in ("watch", "replay", "watch"):
                 watch = chooser.randint(500, 15_000)
                 extra = {"watch_ms": watch, "duration_ms": 15_000, "completed": watch > 14_000}
@@ -164,25 +197,49 @@ def make_bodies(video_ids: list[uuid.UUID], count: int, *, views: bool = True) -
                     {
                         "id": str(uuid.uuid4()),
                         "type": kind,
+                        "occurred_at": next(moments),
                         **common,
                         **(extra if kind == "watch" else {}),
                     }
                 )
             action = chooser.choice(("chip_tap", "sheet_open"))
             events.append(
-                {"id": str(uuid.uuid4()), "type": action, "product_id": product, **common}
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": action,
+                    "occurred_at": next(moments),
+                    "product_id": product,
+                    **common,
+                }
             )
         bodies.append(json.dumps({"events": events}, separators=(",", ":")).encode())
     return bodies
 
 
-def post_load(url: str, bodies: list[bytes], *, connections: int, seconds: float) -> IngestResult:
-    """Keep `connections` clients posting the next body on `url` for `seconds`."""
-    return asyncio.run(_post_load(url, bodies, connections=connections, seconds=seconds))
+def post_load(
+    url: str,
+    bodies: list[bytes],
+    *,
+    connections: int,
+    seconds: float,
+    database_pids: Collection[int] = (),
+) -> IngestResult:
+    """Keep `connections` clients posting the next body on `url` for `seconds` (measuring the
+    CPU of the server and of the database processes `database_pids`)."""
+    return asyncio.run(
+        _post_load(
+            url, bodies, connections=connections, seconds=seconds, database_pids=database_pids
+        )
+    )
 
 
 async def _post_load(
-    url: str, bodies: list[bytes], *, connections: int, seconds: float
+    url: str,
+    bodies: list[bytes],
+    *,
+    connections: int,
+    seconds: float,
+    database_pids: Collection[int],
 ) -> IngestResult:
     host, _, port = url.removeprefix("http://").partition("/")[0].partition(":")
     path = "/" + url.removeprefix("http://").partition("/")[2]
@@ -192,6 +249,7 @@ async def _post_load(
     ).encode()
     next_body = iter(_cycle(bodies))
     cpu_before = server_cpu_seconds()
+    database_before = processes_cpu_seconds(database_pids)
     latencies: list[float] = []
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": 0}
     started = time.perf_counter()
@@ -224,6 +282,13 @@ async def _post_load(
     await asyncio.gather(*(client() for _ in range(connections)))
     elapsed = time.perf_counter() - started
     server_cpu = server_cpu_seconds() - cpu_before
+    database_after = processes_cpu_seconds(database_pids)
+    # Backends that ended meanwhile are left out rather than counted negative.
+    database_cpu = sum(
+        used - database_before[pid]
+        for pid, used in database_after.items()
+        if pid in database_before
+    )
     latencies.sort()
 
     def percentile(fraction: float) -> float:
@@ -239,13 +304,37 @@ async def _post_load(
         errors=totals["errors"],
     )
     return IngestResult(
-        load, totals["accepted"], totals["duplicates"], totals["rejected"], server_cpu
+        load,
+        totals["accepted"],
+        totals["duplicates"],
+        totals["rejected"],
+        server_cpu,
+        database_cpu if database_pids else None,
     )
 
 
 def _cycle(bodies: list[bytes]) -> Iterator[bytes]:
     while True:
         yield from bodies
+
+
+def database_backends(database_url: str) -> list[int]:
+    """The PostgreSQL backends connected to this database now (none for SQLite)."""
+    if not database_url.startswith("postgresql"):
+        return []
+
+    async def backends() -> list[int]:
+        connection = await asyncpg.connect(database_url.replace("+asyncpg", "", 1))
+        try:
+            rows = await connection.fetch(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await connection.close()
+        return [row["pid"] for row in rows]
+
+    return asyncio.run(backends())
 
 
 @contextmanager
@@ -275,7 +364,7 @@ def measure_ingest(
     with console.status(f"{title}: seeding"):
         video_ids = seed_videos(database_url)
         bodies = make_bodies(video_ids, MAX_BODIES)
-        no_view_bodies = make_bodies(video_ids, MAX_BODIES // 2, views=False)
+        no_view_bodies = make_bodies(video_ids, MAX_BODIES, views=False)
     warmup_bodies, bodies = bodies[:200], bodies[200:]
     env = clipcart_env(data_dir, log_level="WARNING") | {"CLIPCART_DATABASE_URL": database_url}
     with (
@@ -284,8 +373,14 @@ def measure_ingest(
             "clipcart.app:create_app", factory=True, env=env, ready_path="/healthz"
         ) as base,
     ):
-        load = {"connections": args.connections}
-        post_load(base + "/api/v1/events", warmup_bodies, seconds=args.warmup, **load)
+        post_load(
+            base + "/api/v1/events",
+            warmup_bodies,
+            connections=args.connections,
+            seconds=args.warmup,
+        )
+        # The warm-up opened the server's pooled connections: their backends do its work.
+        load = {"connections": args.connections, "database_pids": database_backends(database_url)}
         result = post_load(base + "/api/v1/events", bodies, seconds=args.seconds, **load)
         no_views = post_load(base + "/api/v1/events", no_view_bodies, seconds=args.seconds, **load)
     for run in (result, no_views):
@@ -326,12 +421,22 @@ def main() -> None:
             )
 
     table = Table(title=f"Event ingestion (one Granian worker, batches of {BATCH})")
-    columns = ("run", "requests/s", "events/s", "CPU µs/event", "p50 ms", "p99 ms", "duplicates")
+    columns = (
+        "run",
+        "requests/s",
+        "events/s",
+        "CPU µs/event",
+        "DB CPU µs/event",
+        "p50 ms",
+        "p99 ms",
+        "duplicates",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column == "run" else "right")
     table.add_row(
         "bare JSON endpoint (GET /ok)",
         f"{bare.rps:,.0f}",
+        "",
         "",
         "",
         f"{bare.p50_ms:.2f}",
@@ -344,6 +449,7 @@ def main() -> None:
             f"{run.load.rps:,.0f}",
             f"{run.events_per_s:,.0f}",
             f"{run.cpu_us_per_event:.1f}",
+            "" if run.database_cpu_us_per_event is None else f"{run.database_cpu_us_per_event:.1f}",
             f"{run.load.p50_ms:.2f}",
             f"{run.load.p99_ms:.2f}",
             f"{run.duplicates:,}",
@@ -351,7 +457,8 @@ def main() -> None:
     console.print(table)
     console.print(
         f"Target: {TARGET_EVENTS_PER_S:,} events/s. 'without views': the same batches with the "
-        "impressions turned into replays, so no view counters are updated."
+        "impressions turned into replays, so no view counters are updated. DB CPU: the "
+        "PostgreSQL backends serving the server's connections."
     )
 
     figures = {
@@ -364,6 +471,8 @@ def main() -> None:
     for name, run in runs.items():
         figures[f"batches_per_s_{name}"] = round(run.load.rps, 1)
         figures[f"server_cpu_us_per_event_{name}"] = round(run.cpu_us_per_event, 2)
+        if run.database_cpu_us_per_event is not None:
+            figures[f"database_cpu_us_per_event_{name}"] = round(run.database_cpu_us_per_event, 2)
         figures[f"p50_ms_{name}"] = round(run.load.p50_ms, 3)
         figures[f"p99_ms_{name}"] = round(run.load.p99_ms, 3)
     document = {
