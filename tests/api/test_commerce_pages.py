@@ -180,6 +180,10 @@ async def test_the_checkout_page_offers_saved_addresses_and_cards(
     assert page.status_code == 200
     assert 'id="address-form" novalidate>' in page.text  # shown: nothing saved yet
     assert 'id="card-form" novalidate>' in page.text
+    # Until the script listens, the forms cannot be sent (a native GET would put the address
+    # in the URL): every submit button comes disabled, for checkout.js to enable.
+    submits = re.findall(r"<button[^>]*type=\"submit\"[^>]*>", page.text)
+    assert len(submits) == 3 and all("disabled data-script-enables" in tag for tag in submits)
 
 
 async def test_buyer_orders_ship_confirm_and_return_through_the_pages(

@@ -271,3 +271,6 @@ payButton.addEventListener("click", async () => {
 toggleForms();
 renderCoupons();
 refreshQuote();
+// The forms' buttons come disabled: submitted before this script listened, a form would go
+// to the page's own URL as a GET, the address in the query string, and the page would reload.
+for (const button of document.querySelectorAll("[data-script-enables]")) button.disabled = false;
