@@ -160,6 +160,42 @@ def test_the_low_pass_filter_is_gf_cf_ideal_filter() -> None:
     np.testing.assert_allclose(dense, expected, atol=1e-5)
 
 
+def test_the_low_pass_filter_finds_every_leading_vector_when_the_leading_value_repeats() -> None:
+    # 30 separate pairs of items (each a connected part of the user-item graph, so the normalised
+    # matrix has singular value 1 thirty-one times) beside one cluster with a spread spectrum:
+    # the filter must hold the same leading subspace as a full eigendecomposition (an iterative
+    # solver swapped in for speed can lose some of the repeated vectors).
+    rng = np.random.default_rng(3)
+    rows: list[int] = []
+    cols: list[int] = []
+    user = 0
+    for pair in range(30):
+        for _ in range(3 + pair % 4):
+            rows += [user, user]
+            cols += [2 * pair, 2 * pair + 1]
+            user += 1
+    for _ in range(300):
+        chosen = rng.choice(40, size=int(rng.integers(2, 6)), replace=False) + 60
+        rows += [user] * chosen.size
+        cols += chosen.tolist()
+        user += 1
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(user, 100))
+    users = np.asarray(matrix.sum(axis=1)).ravel()
+    items = np.maximum(np.asarray(matrix.sum(axis=0)).ravel(), 1.0)
+    normalised = np.diag(users**-0.5) @ matrix.toarray() @ np.diag(items**-0.5)
+    values, vectors = np.linalg.eigh(normalised.T @ normalised)
+    rank = 36
+    assert np.isclose(values[-31:], 1.0).all()
+    assert values[-rank] - values[-rank - 1] > 1e-3  # the leading subspace is well defined
+    leading = vectors[:, -rank:]
+    expected = np.diag(items**-0.5) @ leading @ leading.T @ np.diag(items**0.5)
+    np.fill_diagonal(expected, 0.0)
+
+    dense = np.zeros((100, 100), dtype=np.float32)
+    add_low_pass_filter(dense, matrix, rank=rank, weight=1.0)
+    np.testing.assert_allclose(dense, expected, atol=1e-5)
+
+
 def test_the_low_pass_filter_reaches_along_chains_and_not_across_them() -> None:
     # Two chains of items: users link 0-1, 1-2, 2-3 (and 10-11, 11-12, 12-13), so items 0 and 3
     # are never seen together, and nothing links the two chains.
