@@ -15,6 +15,7 @@ from clipcart.recs.collaborative import (
     fit,
     load,
     save,
+    summed_by_column,
 )
 
 CLUSTER_A = np.arange(0, 10)
@@ -216,3 +217,18 @@ def test_the_low_pass_filter_reaches_along_chains_and_not_across_them() -> None:
     assert dense[0, 3] > 0.05  # along the chain, though no user had both
     assert abs(dense[0, 13]) < 1e-6  # never across to the other chain
     assert abs(dense[0, 25]) < 1e-6  # nor to items nobody engaged with
+
+
+def test_sparse_scores_are_the_same_whichever_way_the_terms_are_summed() -> None:
+    # Small catalogue: the dense sum; large catalogue reached by a few items: the sorted sum.
+    rng = np.random.default_rng(7)
+    for n_items, terms in ((50, 400), (200_000, 300)):
+        columns = rng.integers(0, min(n_items - 1, 5_000), terms)
+        values = rng.random(terms)
+        values[:5] = 0.0  # a term that adds nothing leaves no column behind
+        columns[:5] = n_items - 1
+        reached, summed = summed_by_column(columns, values, n_items)
+        dense = np.bincount(columns, weights=values, minlength=n_items)
+        assert np.array_equal(reached, np.flatnonzero(dense))
+        assert np.allclose(summed, dense[reached])
+        assert n_items - 1 not in reached

@@ -25,6 +25,10 @@ from scipy import linalg
 from scipy.linalg import blas, lapack
 
 FORMAT_VERSION = 1
+# Summing a history's terms: by a dense array over the catalogue while it holds at most this
+# many items per term, else by sorting the terms (measured: 40k terms over 100k items, dense
+# 0.27 ms against 0.84; 4k terms over 1M items, dense 2.5 ms against 0.07).
+DENSE_SUM_RATIO = 16
 ROW_BLOCK = 2048  # rows pruned at a time: bounds the scratch memory of the top-k selection
 
 
@@ -100,9 +104,7 @@ class ItemModel:
             parts.append(_row_terms(self.transitions, items, mass * params.transition_weight))
         columns = np.concatenate([part[0] for part in parts])
         values = np.concatenate([part[1] for part in parts])
-        summed = np.bincount(columns, weights=values, minlength=self.n_items)
-        reached = np.flatnonzero(summed)
-        return reached, summed[reached]
+        return summed_by_column(columns, values, self.n_items)
 
     def score(self, history: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Scores over all items for a history (oldest first); history items are not masked."""
@@ -138,6 +140,25 @@ class ItemModel:
         # Highest score first; among equal scores the more popular item, then the lower index.
         best = np.lexsort((candidates, -self.popularity[candidates], -scores))[:k]
         return candidates[best].astype(np.int64), scores[best].astype(np.float32)
+
+
+def summed_by_column(
+    columns: np.ndarray, values: np.ndarray, n_items: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct columns in order, the sum of their values), zero sums left out.
+
+    A dense bincount over the whole catalogue is fastest while the catalogue is small beside
+    the terms; with a million items it costs milliseconds however few items a history reaches
+    (allocating and scanning the array), so then only the terms are sorted.
+    """
+    if columns.size * DENSE_SUM_RATIO >= n_items:
+        summed = np.bincount(columns, weights=values, minlength=n_items)
+        reached = np.flatnonzero(summed)
+        return reached, summed[reached]
+    reached, position = np.unique(columns, return_inverse=True)
+    summed = np.bincount(position, weights=values, minlength=reached.size)
+    keep = summed != 0
+    return reached[keep], summed[keep]
 
 
 def _row_terms(
