@@ -9,29 +9,18 @@ import re
 import shutil
 import subprocess
 from glob import glob
-from pathlib import Path
 
 import asyncpg
 
+from bench._proc import processes
 from bench.events import PG_SERVER, scratch_postgres
 
 
 def cpu_seconds() -> float | None:
     """CPU time used so far by every PostgreSQL process on this machine (its backends and
     background processes), or None where /proc does not show them."""
-    ticks, found = 0, False
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-            found = True
-    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+    found = [process for process in processes().values() if process.name.startswith("postgres")]
+    return sum(process.cpu_seconds for process in found) if found else None
 
 
 def pgbench_binary() -> str:

@@ -42,6 +42,7 @@ from rich.table import Table
 from bench._commerce import Buyer, Stocked
 from bench._http import REPO_ROOT, granian_server, machine_description
 from bench._postgres import run_pgbench, server_version
+from bench._proc import descendants, processes
 from bench.events import PG_SERVER, scratch_postgres
 from bench.http_baseline import clipcart_env
 
@@ -242,35 +243,17 @@ class Measured:
 def server_cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) used so far by this process's descendants: ClipCart's
     server ("app": its environment names the sandbox URL) and the sandbox's."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    table = processes()
+    totals = {"app": 0.0, "sandbox": 0.0}
+    for pid in descendants(os.getpid(), table):
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            environ = (Path("/proc") / str(pid) / "environ").read_bytes()
         except OSError:
             continue
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    totals = {"app": 0.0, "sandbox": 0.0}
-    wanted, seen = [os.getpid()], set()
-    while wanted:
-        parent = wanted.pop()
-        for pid, ppid in parents.items():
-            if ppid != parent or pid in seen:
-                continue
-            seen.add(pid)
-            wanted.append(pid)
-            try:
-                environ = (Path("/proc") / str(pid) / "environ").read_bytes()
-            except OSError:
-                continue
-            if b"CLIPCART_DATA_DIR=" not in environ:
-                continue  # not a server (pgbench, a shell)
-            role = "app" if b"CLIPCART_PAYMENTS_SANDBOX_URL=" in environ else "sandbox"
-            totals[role] += used[pid]
+        if b"CLIPCART_DATA_DIR=" not in environ:
+            continue  # not a server (pgbench, a shell)
+        role = "app" if b"CLIPCART_PAYMENTS_SANDBOX_URL=" in environ else "sandbox"
+        totals[role] += table[pid].cpu_seconds
     return totals
 
 

@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench._http import REPO_ROOT, LoadResult, granian_server, machine_description
+from bench._proc import cpu_seconds_of, descendants, processes
 from bench.http_baseline import clipcart_env, serve_and_measure
 
 RESULTS = REPO_ROOT / "bench" / "results" / "events.json"
@@ -80,42 +81,10 @@ class IngestResult:
         return self.database_cpu_s * 1e6 / self.accepted
 
 
-def _processes() -> tuple[dict[int, int], dict[int, float]]:
-    """Every process's parent and CPU seconds used so far (utime + stime), from /proc."""
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return parents, used
-
-
-def processes_cpu_seconds(pids: Collection[int]) -> dict[int, float]:
-    """CPU seconds used so far by each of these processes that still runs."""
-    used = _processes()[1]
-    return {pid: used[pid] for pid in pids if pid in used}
-
-
 def server_cpu_seconds() -> float:
     """CPU seconds used so far by this process's descendants (the Granian server), from /proc."""
-    me = os.getpid()
-    parents, used = _processes()
-    total = 0.0
-    for pid, seconds in used.items():
-        ancestor = parents.get(pid, 0)
-        while ancestor not in (0, 1, me):
-            ancestor = parents.get(ancestor, 0)
-        if ancestor == me:
-            total += seconds
-    return total
+    table = processes()
+    return sum(table[pid].cpu_seconds for pid in descendants(os.getpid(), table))
 
 
 def seed_videos(database_url: str) -> list[uuid.UUID]:
@@ -249,7 +218,7 @@ async def _post_load(
     ).encode()
     next_body = iter(_cycle(bodies))
     cpu_before = server_cpu_seconds()
-    database_before = processes_cpu_seconds(database_pids)
+    database_before = cpu_seconds_of(database_pids)
     latencies: list[float] = []
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": 0}
     started = time.perf_counter()
@@ -282,7 +251,7 @@ async def _post_load(
     await asyncio.gather(*(client() for _ in range(connections)))
     elapsed = time.perf_counter() - started
     server_cpu = server_cpu_seconds() - cpu_before
-    database_after = processes_cpu_seconds(database_pids)
+    database_after = cpu_seconds_of(database_pids)
     # Backends that ended meanwhile are left out rather than counted negative.
     database_cpu = sum(
         used - database_before[pid]
