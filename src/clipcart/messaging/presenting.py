@@ -95,7 +95,7 @@ async def messages_out(
     products = await catalog.products_by_ids(
         {m.product_id for m in messages if m.product_id}, session=session
     )
-    cards = await orders.orders_by_ids(
+    found = await orders.orders_by_ids(
         {m.order_id for m in messages if m.order_id}, session=session
     )
     order_cards = {
@@ -107,7 +107,7 @@ async def messages_out(
             if view.as_shop
             else f"/orders/{order.id}",
         )
-        for order_id, order in cards.items()
+        for order_id, order in found.items()
     }
     senders = await accounts.users_by_ids({m.sender_id for m in messages}, session=session)
     result = []
