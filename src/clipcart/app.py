@@ -89,9 +89,11 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.add_middleware(RequestContextMiddleware)
 
     # Routes are matched in order, each included router's one by one: the event stream and the
-    # feed, asked for every few seconds by every viewer, come first (their paths are their own).
+    # feed, asked for every few seconds by every viewer, come first, then the buying path (cart,
+    # checkout, orders: a flash sale's thousands of buyers); their paths are their own.
     app.include_router(events_api)
     app.include_router(feed_api)
+    app.include_router(commerce_api)
     app.include_router(ops_router)
     app.include_router(accounts_api)
     app.include_router(payments_api)
@@ -104,7 +106,6 @@ def create_app(settings: Settings | None = None, *, embedded_worker: bool = Fals
     app.include_router(notifications_api)
     app.include_router(messaging_api)
     app.include_router(promotions_api)
-    app.include_router(commerce_api)
     app.include_router(fulfilment_api)
     app.include_router(affiliate_api)
     if settings.payments_sandbox_enabled:

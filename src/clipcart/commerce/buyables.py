@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -65,18 +65,14 @@ async def load_buyables(
     }
 
 
-async def stock_levels(
-    variant_ids: Collection[uuid.UUID], *, session: AsyncSession
-) -> dict[uuid.UUID, tuple[int, str]]:
-    """Each variant's stock left and its product's title, in one light query."""
-    if not variant_ids:
-        return {}
-    rows = await session.execute(
+def stock_levels_query() -> Select[uuid.UUID, int, str]:
+    """Each variant's id, stock left and its product's title: one light query, for the
+    variant ids bound as `variant_ids`."""
+    return (
         select(Variant.id, Variant.stock, Product.title)
         .join(Product, Product.id == Variant.product_id)
-        .where(Variant.id.in_(set(variant_ids)))
+        .where(Variant.id.in_(bindparam("variant_ids", expanding=True)))
     )
-    return {variant_id: (stock, title) for variant_id, stock, title in rows}
 
 
 async def first_images(

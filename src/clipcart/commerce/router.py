@@ -139,8 +139,7 @@ async def place(
     """Place one order per shop, stock reserved (Idempotency-Key required). 409
     prices_changed (the new quote in `quote`) or sold_out; nothing is kept on an error."""
     key = idempotency.check_key(idempotency_key)
-    if not await checkout.key_seen(user.id, key, session=db):
-        await checkout.refuse_sold_out(data, session=db)
+    await checkout.refuse_sold_out(user.id, key, data, session=db)
 
     async def work() -> CheckoutOut:
         return await checkout.place_checkout(user, data, session=db)

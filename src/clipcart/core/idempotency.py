@@ -18,7 +18,18 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    JSON,
+    Exists,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    exists,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,6 +71,15 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 def _insert(session: AsyncSession) -> Any:
     name = session.get_bind().dialect.name
     return (postgresql.insert if name == "postgresql" else sqlite.insert)(IdempotencyRecord)
+
+
+def key_used() -> Exists:
+    """Whether a caller used a key before (bound as `owner_id` and `key`), as a clause to read
+    along with something else: a replay must get the stored answer, not a fresh one."""
+    return exists().where(
+        IdempotencyRecord.owner_id == bindparam("owner_id"),
+        IdempotencyRecord.key == bindparam("key"),
+    )
 
 
 def check_key(key: str | None) -> str:
