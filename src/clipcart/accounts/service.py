@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
@@ -232,15 +232,21 @@ async def start_session(
     return auth_session, raw_token
 
 
+# Every request resolves its caller: these statements are built once (building one costs about
+# as much as running it), and a request only binds the secret's hash.
+_LIVE_SESSION = select(AuthSession).where(
+    AuthSession.token_hash == bindparam("token_hash"), AuthSession.ended_at.is_(None)
+)
+_LIVE_API_TOKEN = select(ApiToken).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)
+)
+
+
 async def resolve_session(raw_token: str, *, session: AsyncSession) -> AuthSession | None:
     """The live session for a cookie token, touching its last-seen time; None if expired."""
     if not raw_token or len(raw_token) > 128:
         return None
-    auth_session = await session.scalar(
-        select(AuthSession).where(
-            AuthSession.token_hash == hash_token(raw_token), AuthSession.ended_at.is_(None)
-        )
-    )
+    auth_session = await session.scalar(_LIVE_SESSION, {"token_hash": hash_token(raw_token)})
     if auth_session is None or not auth_session.user.is_active:
         return None
     settings = get_settings()
@@ -439,11 +445,7 @@ async def resolve_api_token(raw_token: str, *, session: AsyncSession) -> ApiToke
     """The live token for a bearer secret, touching its last-used time; None otherwise."""
     if not raw_token or len(raw_token) > 128:
         return None
-    token = await session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(raw_token), ApiToken.revoked_at.is_(None)
-        )
-    )
+    token = await session.scalar(_LIVE_API_TOKEN, {"token_hash": hash_token(raw_token)})
     now = clock.now()
     if token is None or not token.user.is_active:
         return None
