@@ -13,10 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import joinedload, raiseload
 
 from clipcart.accounts import domain
 from clipcart.accounts.errors import InvalidCredentials, TwoFactorRequired
@@ -233,20 +233,30 @@ async def start_session(
 
 
 # Every request resolves its caller: these statements are built once (building one costs about
-# as much as running it), and a request only binds the secret's hash.
-_LIVE_SESSION = select(AuthSession).where(
-    AuthSession.token_hash == bindparam("token_hash"), AuthSession.ended_at.is_(None)
+# as much as running it), a request only binds the secret's hash, and the user's roles come in
+# the same statement (joined) rather than in a second one.
+_LIVE_SESSION = (
+    select(AuthSession)
+    .where(AuthSession.token_hash == bindparam("token_hash"), AuthSession.ended_at.is_(None))
+    .options(joinedload(AuthSession.user).joinedload(User.roles))
 )
-_LIVE_API_TOKEN = select(ApiToken).where(
-    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)
+_LIVE_API_TOKEN = (
+    select(ApiToken)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    .options(joinedload(ApiToken.user).joinedload(User.roles))
 )
+
+
+async def _one_live(statement: Select[Any], raw_token: str, session: AsyncSession) -> Any:
+    rows = await session.scalars(statement, {"token_hash": hash_token(raw_token)})
+    return rows.unique().one_or_none()  # one row per role: unique() folds them
 
 
 async def resolve_session(raw_token: str, *, session: AsyncSession) -> AuthSession | None:
     """The live session for a cookie token, touching its last-seen time; None if expired."""
     if not raw_token or len(raw_token) > 128:
         return None
-    auth_session = await session.scalar(_LIVE_SESSION, {"token_hash": hash_token(raw_token)})
+    auth_session: AuthSession | None = await _one_live(_LIVE_SESSION, raw_token, session)
     if auth_session is None or not auth_session.user.is_active:
         return None
     settings = get_settings()
@@ -445,7 +455,7 @@ async def resolve_api_token(raw_token: str, *, session: AsyncSession) -> ApiToke
     """The live token for a bearer secret, touching its last-used time; None otherwise."""
     if not raw_token or len(raw_token) > 128:
         return None
-    token = await session.scalar(_LIVE_API_TOKEN, {"token_hash": hash_token(raw_token)})
+    token: ApiToken | None = await _one_live(_LIVE_API_TOKEN, raw_token, session)
     now = clock.now()
     if token is None or not token.user.is_active:
         return None
