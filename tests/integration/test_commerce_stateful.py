@@ -12,25 +12,19 @@ refunds and never exceed an order's (or a line's) total, the seller's money is r
 at completion, and the ledger balances.
 
 The machine runs on its own event loop (rules are synchronous), as the payments machine does;
-the clock is frozen and moved by the rules. Each example gets a new product, so the orders
-and stock of earlier examples do not matter.
+commerce_machine_support.py holds that harness and what the invariants read. The clock is
+frozen and moved by the rules. Each example gets a new product, so the orders and stock of
+earlier examples do not matter.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from datetime import timedelta
+from typing import ClassVar
 
-import httpx
 from hypothesis import HealthCheck, settings
-from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -40,102 +34,37 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipcart.catalog.models import StockMovement, Variant
 from clipcart.commerce import domain, tasks
 from clipcart.commerce.config import get_commerce_settings
-from clipcart.commerce.models import Cart, CartItem, Order, OrderEvent, OrderLine, StockReservation
+from clipcart.commerce.models import Cart, CartItem
 from clipcart.core import clock
-from clipcart.core.config import get_settings
-from clipcart.core.db import dispose_engine, unit_of_work
-from clipcart.ledger import service as ledger
 from clipcart.ledger.domain import TransferKind
-from clipcart.ledger.models import LedgerTransfer
 from clipcart.payments import service as payments
-from clipcart.payments.models import PaymentIntent
 from clipcart.payments.sandbox import tasks as sandbox_tasks
 from clipcart.payments.sandbox_client import SandboxProvider
-from tests.api.test_accounts_auth import API, signup
-from tests.commerce_factories import CARD_DECLINED, product_body, save_address, save_card
+from tests.api.test_accounts_auth import API
+from tests.commerce_factories import product_body
+from tests.integration.commerce_machine_support import (
+    SEEN,
+    ModelOrder,
+    Person,
+    Runner,
+    ShopOwner,
+    amount,
+    event,
+    has_returnable_units,
+    ok,
+    open_shop_and_buyers,
+    read_money,
+    read_orders,
+    read_stock,
+)
 
-T = TypeVar("T")
-SEEN: Counter[str] = Counter()  # what the examples did, to show they reach every stage
 VARIANTS = 2
 CARRIER = {"carrier": "ups", "tracking_number": "1Z999AA10123456784"}
-
-
-class Runner:
-    """A private event loop the synchronous rules drive; the app and its clients live on it."""
-
-    def __init__(self) -> None:
-        from clipcart.app import create_app
-
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app(get_settings())
-        self.transport = httpx.ASGITransport(app=self.app)
-        self.stack = AsyncExitStack()
-
-    def run(self, coroutine: Awaitable[T]) -> T:
-        return self.loop.run_until_complete(coroutine)
-
-    def client(self) -> httpx.AsyncClient:
-        http = httpx.AsyncClient(transport=self.transport, base_url="http://testserver")
-        return self.run(self.stack.enter_async_context(http))
-
-    def unit(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async def body() -> T:
-            async with unit_of_work() as session:
-                return await work(session)
-
-        return self.run(body())
-
-    def close(self) -> None:
-        self.run(self.stack.aclose())
-        self.run(dispose_engine())
-        self.loop.close()
-
-
-@dataclass
-class Person:
-    client: httpx.AsyncClient
-    id: uuid.UUID
-    card: str = ""
-    declined_card: str = ""
-    address_id: uuid.UUID | None = None
-
-
-@dataclass
-class ShopOwner:
-    client: httpx.AsyncClient
-    id: uuid.UUID
-    shop_handle: str
-
-
-@dataclass
-class ModelOrder:
-    id: str
-    checkout_id: str
-    buyer: int
-    lines: dict[uuid.UUID, int]  # variant -> quantity
-    line_ids: dict[uuid.UUID, str] = field(default_factory=dict)  # variant -> order line id
-    total: int = 0
-    status: str = domain.PENDING_PAYMENT
-    returned: dict[uuid.UUID, int] = field(default_factory=dict)
-    was_paid: bool = False
-    placed_at: datetime | None = None
-    delivered_at: datetime | None = None
-
-
-def ok(response: httpx.Response, *statuses: int) -> dict[str, Any]:
-    assert response.status_code in (statuses or (200, 201)), (
-        response.request.method,
-        response.request.url.path,
-        response.status_code,
-        response.text,
-    )
-    return dict(response.json()) if response.content else {}
 
 
 class CommerceMachine(RuleBasedStateMachine):
@@ -268,7 +197,7 @@ class CommerceMachine(RuleBasedStateMachine):
         order = ModelOrder(answer["id"], placed["checkout_id"], buyer, dict(cart))
         order.placed_at = self.clock.now()
         detail = ok(self.runner.run(client.get(f"{API}/orders/{order.id}")))
-        order.total = int(_amount(detail["total"]))
+        order.total = int(amount(detail["total"]))
         for line in detail["lines"]:
             order.line_ids[uuid.UUID(line["variant_id"])] = line["id"]
         assert detail["status"] == domain.PENDING_PAYMENT
@@ -370,7 +299,7 @@ class CommerceMachine(RuleBasedStateMachine):
         return [
             order
             for order in self._orders_in(domain.DELIVERED)
-            if _returnable(order)
+            if has_returnable_units(order)
             and order.delivered_at is not None
             and self.clock.now() < order.delivered_at + window
         ]
@@ -453,49 +382,19 @@ class CommerceMachine(RuleBasedStateMachine):
 
     # --- invariants -------------------------------------------------------------------
 
+    # --- invariants -------------------------------------------------------------------
+
     @invariant()
     def stock_is_conserved(self) -> None:
         if not self.variants:
             return
-
-        async def work(session: AsyncSession) -> tuple[Any, Any, Any]:
-            stock = dict(
-                (
-                    await session.execute(
-                        select(Variant.id, Variant.stock).where(Variant.id.in_(self.variants))
-                    )
-                ).all()
-            )
-            reserved = await session.execute(
-                select(
-                    StockReservation.variant_id,
-                    StockReservation.status,
-                    func.sum(StockReservation.quantity),
-                )
-                .where(StockReservation.variant_id.in_(self.variants))
-                .group_by(StockReservation.variant_id, StockReservation.status)
-            )
-            logged = dict(
-                (
-                    await session.execute(
-                        select(StockMovement.variant_id, func.sum(StockMovement.delta))
-                        .where(StockMovement.variant_id.in_(self.variants))
-                        .group_by(StockMovement.variant_id)
-                    )
-                ).all()
-            )
-            return stock, list(reserved), logged
-
-        stock, reserved, logged = self.runner.unit(work)
-        by_status: dict[tuple[uuid.UUID, str], int] = {
-            (variant, status): int(quantity) for variant, status, quantity in reserved
-        }
+        stock, reserved, logged = self.runner.unit(lambda s: read_stock(s, self.variants))
         for variant in self.variants:
-            held = by_status.get((variant, domain.HELD), 0)
-            committed = by_status.get((variant, domain.COMMITTED), 0)
+            held = reserved.get((variant, domain.HELD), 0)
+            committed = reserved.get((variant, domain.COMMITTED), 0)
             assert stock[variant] >= 0
             assert stock[variant] == self.stock[variant], (variant, stock[variant], self.stock)
-            assert int(logged.get(variant, 0)) == stock[variant]  # the log explains the stock
+            assert logged.get(variant, 0) == stock[variant]  # the log explains the stock
             assert held == self._held(variant), (held, self._held(variant))
             assert committed == self._committed(variant), (committed, self._committed(variant))
             assert (
@@ -507,26 +406,8 @@ class CommerceMachine(RuleBasedStateMachine):
         if not self.orders:
             return
         ids = [uuid.UUID(order_id) for order_id in self.orders]
-
-        async def work(session: AsyncSession) -> tuple[Any, Any, Any]:
-            orders = list(await session.scalars(select(Order).where(Order.id.in_(ids))))
-            events = list(
-                await session.scalars(
-                    select(OrderEvent)
-                    .where(OrderEvent.order_id.in_(ids))
-                    .order_by(OrderEvent.created_at, OrderEvent.id)
-                )
-            )
-            lines = list(
-                await session.scalars(select(OrderLine).where(OrderLine.order_id.in_(ids)))
-            )
-            return orders, events, lines
-
-        orders, events, lines = self.runner.unit(work)
+        orders, timelines, lines = self.runner.unit(lambda s: read_orders(s, ids))
         assert len(orders) == len(self.orders)
-        timelines: dict[uuid.UUID, list[OrderEvent]] = {}
-        for event in events:
-            timelines.setdefault(event.order_id, []).append(event)
         for order in orders:
             expected = self.orders[str(order.id)]
             assert order.status == expected.status, (order.status, expected)
@@ -535,12 +416,10 @@ class CommerceMachine(RuleBasedStateMachine):
             assert timeline[0].from_status is None
             assert timeline[0].to_status == domain.PENDING_PAYMENT
             current = domain.PENDING_PAYMENT
-            for event in timeline[1:]:
-                assert event.from_status == current, [
-                    (e.from_status, e.to_status) for e in timeline
-                ]
-                assert domain.may_move(current, event.to_status), (current, event.to_status)
-                current = event.to_status
+            for step in timeline[1:]:
+                assert step.from_status == current, [(e.from_status, e.to_status) for e in timeline]
+                assert domain.may_move(current, step.to_status), (current, step.to_status)
+                current = step.to_status
             assert current == order.status
             own_lines = [line for line in lines if line.order_id == order.id]
             assert 0 <= order.refunded <= order.total
@@ -556,47 +435,14 @@ class CommerceMachine(RuleBasedStateMachine):
         refs = {
             domain.order_ref(uuid.UUID(order_id)): order for order_id, order in self.orders.items()
         }
-
-        async def work(session: AsyncSession) -> tuple[Any, Any, Any, Any]:
-            intents = list(
-                await session.scalars(
-                    select(PaymentIntent).where(PaymentIntent.order_ref.in_(list(refs)))
-                )
-            )
-            transfers = await session.execute(
-                select(
-                    LedgerTransfer.reference,
-                    LedgerTransfer.kind,
-                    func.sum(LedgerTransfer.total),
-                )
-                .where(LedgerTransfer.reference.in_(list(refs)))
-                .group_by(LedgerTransfer.reference, LedgerTransfer.kind)
-            )
-            orders = {
-                domain.order_ref(order.id): order
-                for order in await session.scalars(
-                    select(Order).where(Order.id.in_([uuid.UUID(i) for i in self.orders]))
-                )
-            }
-            problems = await ledger.verify_ledger(session=session)
-            return intents, list(transfers), orders, problems
-
-        intents, transfers, orders, problems = self.runner.unit(work)
-        assert problems == []
-        sums = {(reference, kind): int(total) for reference, kind, total in transfers}
-        captured_by_ref: dict[str, int] = {}
-        refunded_by_ref: dict[str, int] = {}
-        for intent in intents:
-            captured_by_ref[intent.order_ref] = (
-                captured_by_ref.get(intent.order_ref, 0) + intent.amount_captured
-            )
-            refunded_by_ref[intent.order_ref] = (
-                refunded_by_ref.get(intent.order_ref, 0) + intent.amount_refunded
-            )
+        ids = [uuid.UUID(order_id) for order_id in self.orders]
+        money = self.runner.unit(lambda s: read_money(s, list(refs), ids))
+        assert money.problems == []
+        sums = money.transfers
         for reference, model in refs.items():
-            order = orders[reference]
-            captured = captured_by_ref.get(reference, 0)
-            refunded = refunded_by_ref.get(reference, 0)
+            order = money.orders[reference]
+            captured = money.captured[reference]
+            refunded = money.refunded[reference]
             # Paid money is held in the ledger, exactly the order's total.
             assert captured == (order.total if model.was_paid else 0), (model, captured)
             assert sums.get((reference, TransferKind.PAYMENT_HOLD.value), 0) == captured
@@ -613,35 +459,6 @@ class CommerceMachine(RuleBasedStateMachine):
             assert released == due, (model, sums)
 
 
-def event(name: str) -> None:
-    """Note what a step did (Hypothesis' statistics, and SEEN for the final check)."""
-    hypothesis_event(name)
-    SEEN[name] += 1
-
-
-def _amount(value: Any) -> int:
-    return int(value["amount"]) if isinstance(value, dict) else int(value)
-
-
-def _returnable(order: ModelOrder) -> bool:
-    return any(q - order.returned.get(v, 0) > 0 for v, q in order.lines.items())
-
-
-async def _token(user_id: uuid.UUID) -> str:
-    from clipcart.accounts import service as accounts
-    from clipcart.accounts.domain import API_SCOPES
-    from clipcart.accounts.models import User
-    from clipcart.accounts.schemas import ApiTokenIn
-
-    async with unit_of_work() as session:
-        user = await session.get(User, user_id)
-        assert user is not None
-        _, raw = await accounts.create_api_token(
-            user, ApiTokenIn(name="machine", scopes=sorted(API_SCOPES)), session=session
-        )
-        return raw
-
-
 def test_stock_and_orders_stay_consistent_through_random_buying() -> None:
     runner = Runner()
     frozen = clock.FrozenClock()
@@ -652,27 +469,7 @@ def test_stock_and_orders_stay_consistent_through_random_buying() -> None:
     try:
         CommerceMachine.runner = runner
         CommerceMachine.clock = frozen
-        seller = runner.client()
-        owner = runner.run(signup(seller, "sella"))
-        shop: dict[str, Any] = {"handle": "machineshop", "name": "Machine Shop"}
-        shop |= {"country": "US", "currency": "USD", "shipping_flat_rate": 500}
-        opened = ok(runner.run(seller.post(f"{API}/shops", json=shop)), 201)
-        CommerceMachine.seller = ShopOwner(seller, uuid.UUID(owner["user"]["id"]), opened["handle"])
-        people = []
-        for handle in ("bea", "bob"):
-            client = runner.client()
-            user = runner.run(signup(client, handle))
-            person = Person(client, uuid.UUID(user["user"]["id"]))
-            person.address_id = runner.run(save_address(person.id))
-            person.card = runner.run(save_card(client))
-            person.declined_card = runner.run(save_card(client, CARD_DECLINED))
-            people.append(person)
-        CommerceMachine.buyers = people
-        # The clock jumps days ahead: bearer tokens (no idle timeout) instead of the cookies.
-        for client, user_id in [(p.client, p.id) for p in people] + [
-            (CommerceMachine.seller.client, CommerceMachine.seller.id)
-        ]:
-            client.headers["Authorization"] = f"Bearer {runner.run(_token(user_id))}"
+        CommerceMachine.seller, CommerceMachine.buyers = open_shop_and_buyers(runner)
         run_state_machine_as_test(
             CommerceMachine,
             settings=settings(
