@@ -45,6 +45,17 @@ class Buyable:
         return self.product.status == "active" and self.shop.status == "active"
 
 
+# Built once (every cart change, quote and checkout reads it; building it costs about as much
+# as running it): the variants bound as `variant_ids`, with their product and shop.
+_BUYABLES = (
+    select(Variant, Product, Shop)
+    .join(Product, Product.id == Variant.product_id)
+    .join(Shop, Shop.id == Product.shop_id)
+    .where(Variant.id.in_(bindparam("variant_ids", expanding=True)))
+    .options(raiseload(Product.variants), raiseload(Product.images), raiseload(Product.shop))
+)
+
+
 async def load_buyables(
     variant_ids: Collection[uuid.UUID], *, session: AsyncSession
 ) -> dict[uuid.UUID, Buyable]:
@@ -52,13 +63,7 @@ async def load_buyables(
     wanted = set(variant_ids)
     if not wanted:
         return {}
-    rows = await session.execute(
-        select(Variant, Product, Shop)
-        .join(Product, Product.id == Variant.product_id)
-        .join(Shop, Shop.id == Product.shop_id)
-        .where(Variant.id.in_(wanted))
-        .options(raiseload(Product.variants), raiseload(Product.images), raiseload(Product.shop))
-    )
+    rows = await session.execute(_BUYABLES, {"variant_ids": list(wanted)})
     return {
         variant.id: Buyable(variant=variant, product=product, shop=shop)
         for variant, product, shop in rows

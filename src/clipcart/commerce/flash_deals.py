@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.catalog.models import Variant
@@ -57,6 +57,21 @@ def deal_view(deal: FlashDeal) -> dict[str, Any]:
     }
 
 
+# Built once (every quote and checkout asks): the live deals of the variants bound as
+# `variant_ids` at the time bound as `now`, the cheapest last.
+_LIVE_DEALS = (
+    select(FlashDeal)
+    .where(
+        FlashDeal.variant_id.in_(bindparam("variant_ids", expanding=True)),
+        FlashDeal.cancelled.is_(False),
+        FlashDeal.starts_at <= bindparam("now"),
+        FlashDeal.ends_at > bindparam("now"),
+        FlashDeal.sold < FlashDeal.quantity,
+    )
+    .order_by(FlashDeal.deal_price.desc(), FlashDeal.id)
+)
+
+
 async def active_deals_for_variants(
     variant_ids: Collection[uuid.UUID], *, session: AsyncSession
 ) -> dict[uuid.UUID, FlashDeal]:
@@ -64,17 +79,8 @@ async def active_deals_for_variants(
     the lowest price when deals overlap."""
     if not variant_ids:
         return {}
-    now = clock.now()
     rows = await session.scalars(
-        select(FlashDeal)
-        .where(
-            FlashDeal.variant_id.in_(list(variant_ids)),
-            FlashDeal.cancelled.is_(False),
-            FlashDeal.starts_at <= now,
-            FlashDeal.ends_at > now,
-            FlashDeal.sold < FlashDeal.quantity,
-        )
-        .order_by(FlashDeal.deal_price.desc(), FlashDeal.id)
+        _LIVE_DEALS, {"variant_ids": list(variant_ids), "now": clock.now()}
     )
     # Ordered by price descending, so the cheapest deal is written last and wins.
     return {deal.variant_id: deal for deal in rows.all()}

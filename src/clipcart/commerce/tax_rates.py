@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.commerce.address_rules import COUNTRY_NAMES
@@ -33,12 +33,19 @@ def _terms(rate: TaxRate) -> TaxTerms:
     return TaxTerms(rate_bp=rate.rate_bp, included_in_price=rate.included_in_price, name=rate.name)
 
 
+# Built once (every quote and checkout asks): the country's own rate and its region's.
+_COUNTRY_AND_REGION_RATES = select(TaxRate).where(
+    TaxRate.country == bindparam("country"),
+    TaxRate.region.in_(bindparam("regions", expanding=True)),
+)
+
+
 async def tax_terms_for(country: str, region: str, *, session: AsyncSession) -> TaxTerms | None:
     """The rate for the region of the country, else the country's own, else None."""
     country = country.strip().upper()
     region = region.strip()
     rows = await session.scalars(
-        select(TaxRate).where(TaxRate.country == country, TaxRate.region.in_({region, ""}))
+        _COUNTRY_AND_REGION_RATES, {"country": country, "regions": sorted({region, ""})}
     )
     by_region = {rate.region: rate for rate in rows.all()}
     for key in (region, ""):
