@@ -466,6 +466,10 @@ async def resolve_api_token(raw_token: str, *, session: AsyncSession) -> ApiToke
     return token
 
 
+_USERS_BY_ID = select(User).where(User.id.in_(bindparam("user_ids", expanding=True)))
+_USERS_BY_ID_WITHOUT_ROLES = _USERS_BY_ID.options(raiseload(User.roles))
+
+
 async def users_by_ids(
     user_ids: Collection[uuid.UUID], *, with_roles: bool = True, session: AsyncSession
 ) -> dict[uuid.UUID, User]:
@@ -476,8 +480,6 @@ async def users_by_ids(
     wanted = set(user_ids)
     if not wanted:
         return {}
-    statement = select(User).where(User.id.in_(wanted))
-    if not with_roles:
-        statement = statement.options(raiseload(User.roles))
-    rows = await session.scalars(statement)
+    statement = _USERS_BY_ID if with_roles else _USERS_BY_ID_WITHOUT_ROLES
+    rows = await session.scalars(statement, {"user_ids": list(wanted)})
     return {user.id: user for user in rows}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -429,6 +429,15 @@ async def get_variant_for_shop(
     return variant
 
 
+# Built once: every feed page and product sheet reads products (building a statement costs
+# about as much as running it).
+_PRODUCTS_BY_ID = (
+    select(Product)
+    .where(Product.id.in_(bindparam("product_ids", expanding=True)))
+    .options(selectinload(Product.variants), selectinload(Product.images))
+)
+
+
 async def products_by_ids(
     product_ids: Collection[uuid.UUID], *, session: AsyncSession
 ) -> dict[uuid.UUID, Product]:
@@ -438,9 +447,5 @@ async def products_by_ids(
     wanted = set(product_ids)
     if not wanted:
         return {}
-    rows = await session.scalars(
-        select(Product)
-        .where(Product.id.in_(wanted))
-        .options(selectinload(Product.variants), selectinload(Product.images))
-    )
+    rows = await session.scalars(_PRODUCTS_BY_ID, {"product_ids": list(wanted)})
     return {product.id: product for product in rows}

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -99,6 +99,12 @@ async def video_ids_with_hashtags(
     return await _newest_public(set(used), limit=limit, session=session)
 
 
+# By primary key only (see _newest_public); the status is checked on the rows. Built once:
+# every feed page reads its videos (building a statement costs about as much as running it).
+_VIDEOS_BY_ID = select(Video).where(Video.id.in_(bindparam("video_ids", expanding=True)))
+_VIDEOS_BY_ID_WITHOUT_HASHTAGS = _VIDEOS_BY_ID.options(raiseload(Video.hashtags))
+
+
 async def public_videos_by_ids(
     video_ids: Collection[uuid.UUID], *, with_hashtags: bool = True, session: AsyncSession
 ) -> dict[uuid.UUID, Video]:
@@ -108,13 +114,10 @@ async def public_videos_by_ids(
     from the caption; touching `hashtags` on a video not already loaded then fails loudly."""
     if not video_ids:
         return {}
-    # By primary key only (see _newest_public); the status is checked on the rows.
-    statement = select(Video).where(Video.id.in_(set(video_ids)))
-    if not with_hashtags:
-        statement = statement.options(raiseload(Video.hashtags))
+    statement = _VIDEOS_BY_ID if with_hashtags else _VIDEOS_BY_ID_WITHOUT_HASHTAGS
     return {
         video.id: video
-        for video in await session.scalars(statement)
+        for video in await session.scalars(statement, {"video_ids": list(set(video_ids))})
         if video.status == "ready" and video.visibility == "public"
     }
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core.db import fixed_limit
@@ -89,25 +89,29 @@ def signals_from_rows(rows: list[SignalRow], *, now: datetime) -> UserSignals:
     return signals
 
 
+# Built once (every For You request reads it): the person's latest events in the window.
+_RECENT_SIGNALS = (
+    select(
+        _TABLE.c.type,
+        _TABLE.c.video_id,
+        _TABLE.c.product_id,
+        _TABLE.c.watch_ms,
+        _TABLE.c.duration_ms,
+        _TABLE.c.completed,
+        _TABLE.c.occurred_at,
+    )
+    .where(_TABLE.c.user_id == bindparam("user_id"), _TABLE.c.occurred_at >= bindparam("since"))
+    .order_by(_TABLE.c.occurred_at.desc())
+    .limit(fixed_limit(SIGNAL_LIMIT))
+)
+
+
 async def load_signals(
     user_id: uuid.UUID | None, *, now: datetime, session: AsyncSession
 ) -> UserSignals:
     """The live signals of a signed-in person (visitors start from the cold-start sources)."""
     if user_id is None:
         return UserSignals()
-    statement = (
-        select(
-            _TABLE.c.type,
-            _TABLE.c.video_id,
-            _TABLE.c.product_id,
-            _TABLE.c.watch_ms,
-            _TABLE.c.duration_ms,
-            _TABLE.c.completed,
-            _TABLE.c.occurred_at,
-        )
-        .where(_TABLE.c.user_id == user_id, _TABLE.c.occurred_at >= now - SIGNAL_WINDOW)
-        .order_by(_TABLE.c.occurred_at.desc())
-        .limit(fixed_limit(SIGNAL_LIMIT))
-    )
-    rows = [tuple(row) for row in await session.execute(statement)]
+    parameters = {"user_id": user_id, "since": now - SIGNAL_WINDOW}
+    rows = [tuple(row) for row in await session.execute(_RECENT_SIGNALS, parameters)]
     return signals_from_rows(rows, now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
@@ -49,11 +49,16 @@ async def get_visible_video(
     return video
 
 
+# Built once (every feed page asks).
+_BLOCKED_EITHER_WAY = union(
+    select(Block.blocked_id).where(Block.blocker_id == bindparam("viewer_id")),
+    select(Block.blocker_id).where(Block.blocked_id == bindparam("viewer_id")),
+)
+
+
 async def blocked_user_ids(viewer_id: uuid.UUID, *, session: AsyncSession) -> set[uuid.UUID]:
     """Everyone the viewer blocked or was blocked by (the feed leaves their videos out)."""
-    blocked = select(Block.blocked_id).where(Block.blocker_id == viewer_id)
-    blockers = select(Block.blocker_id).where(Block.blocked_id == viewer_id)
-    return set(await session.scalars(blocked.union(blockers)))
+    return set(await session.scalars(_BLOCKED_EITHER_WAY, {"viewer_id": viewer_id}))
 
 
 async def blockers_of(
