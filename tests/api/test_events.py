@@ -44,7 +44,7 @@ def event(kind: str = "impression", **fields: Any) -> dict[str, Any]:
         "surface": "for_you",
         "position": 0,
     }
-    needs = {
+    needs: dict[str, dict[str, Any]] = {
         "impression": {"video_id": str(uuid.uuid4())},
         "watch": {"video_id": str(uuid.uuid4()), "watch_ms": 1500, "duration_ms": 3000},
         "chip_tap": {"product_id": str(uuid.uuid4())},
@@ -337,3 +337,28 @@ async def test_views_add_to_existing_counters_and_unknown_videos_alone_are_fine(
     # the like kept its count while views were added on top; one counter row per real video
     assert counters == {liked: (1, 4), fresh: (0, 3)}
     assert len(await stored()) == 11
+
+
+async def test_the_visitor_cookie_is_secure_over_https_and_lasts_a_year(
+    app: Any, frozen: clock.FrozenClock
+) -> None:
+    for base_url, secure in (("http://testserver", False), ("https://testserver", True)):
+        async with new_client(app, base_url=base_url) as visitor:
+            response = await post(visitor, [event()])
+            assert response.status_code == 200, response.text
+            (cookie,) = [
+                value
+                for value in response.headers.get_list("set-cookie")
+                if value.startswith("clipcart_visitor=")
+            ]
+            value, *attributes = [part.strip() for part in cookie.split(";")]
+            uuid.UUID(value.removeprefix("clipcart_visitor="))
+            expected = {"HttpOnly", "Max-Age=31536000", "Path=/", "SameSite=lax"}
+            assert set(attributes) == expected | ({"Secure"} if secure else set())
+            # The next batch from the same browser keeps its visitor id: no new cookie.
+            again = await post(visitor, [event()])
+            assert not [
+                value
+                for value in again.headers.get_list("set-cookie")
+                if value.startswith("clipcart_visitor=")
+            ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from fastapi import Request, Response
 
 from clipcart.accounts.dependencies import get_principal
 from clipcart.core.errors import AppError, PayloadTooLarge
-from clipcart.core.routing import DbSession, make_router
+from clipcart.core.routing import get_session, make_router
 from clipcart.recs import schemas, service
 from clipcart.recs.schemas import EventBatchOut
 
@@ -29,8 +30,11 @@ class UnsupportedMediaType(AppError):
     response_model=EventBatchOut,
     description=schemas.__doc__ or "",
 )
-async def post_events(request: Request, session: DbSession) -> Response:
+async def post_events(request: Request) -> Response:
     """Store a batch of up to 500 events; bad events come back one by one with a reason."""
+    # The unit of work's session, taken from the request rather than declared as a dependency:
+    # FastAPI's solving of one cost ~10 µs a request (measured in-process).
+    session = await get_session(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _BODY_TYPES:
         raise UnsupportedMediaType("Send the events as application/json or text/plain JSON.")
@@ -49,16 +53,31 @@ async def post_events(request: Request, session: DbSession) -> Response:
     )
     response = Response(outcome.model_dump_json(), media_type="application/json")
     if new_visitor and visitor_id is not None:
-        response.set_cookie(
-            VISITOR_COOKIE,
-            str(visitor_id),
-            max_age=VISITOR_COOKIE_MAX_AGE,
-            path="/",
-            secure=request.url.scheme == "https",
-            httponly=True,
-            samesite="lax",
-        )
+        before, after = _visitor_cookie_around(secure=request.scope.get("scheme") == "https")
+        response.raw_headers.append((b"set-cookie", f"{before}{visitor_id}{after}".encode()))
     return response
+
+
+@functools.cache
+def _visitor_cookie_around(*, secure: bool) -> tuple[str, str]:
+    """The visitor cookie's Set-Cookie value before and after the id, as Starlette writes it.
+
+    Built once: Starlette's cookie machinery cost ~7 µs a request more, for a header that
+    differs only by the id (a UUID, which needs no quoting).
+    """
+    placeholder = "VISITOR-ID"
+    template = Response()
+    template.set_cookie(
+        VISITOR_COOKIE,
+        placeholder,
+        max_age=VISITOR_COOKIE_MAX_AGE,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    before, _, after = template.headers["set-cookie"].partition(placeholder)
+    return before, after
 
 
 async def _read_body(request: Request) -> bytes:
