@@ -3,9 +3,9 @@ batches of 100 from 16 keep-alive clients, on SQLite and on PostgreSQL (a scratc
 created and dropped), next to the bare JSON endpoint of bench/http_baseline.py in the same run.
 Each batch is one viewer's page: 20 videos, each with an impression, watch, replay, watch and
 a product chip tap or sheet open, every event at its own moment; a second run sends the same
-without impressions, to show what adding views to the counters (social.service.record_views)
-costs. CPU per event is reported for the server process and, on PostgreSQL, for the backends
-serving its connections.
+without impressions, to show what adding views to the counters costs (on PostgreSQL a step of
+the insert's own statement, on SQLite social.service.record_views). CPU per event is reported
+for the server process and, on PostgreSQL, for the backends serving its connections.
 
     .venv/bin/python -m bench.events [--seconds 8] [--warmup 2] [--connections 16]
 

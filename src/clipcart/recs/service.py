@@ -12,12 +12,11 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Row, Table, and_, or_, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
 from clipcart.core.errors import PayloadTooLarge, ValidationFailed
-from clipcart.recs import domain, serving, trending
+from clipcart.recs import domain, postgres_store, serving, trending
 from clipcart.recs.models import RecsEvent
 from clipcart.recs.online import UserSignals as UserSignals
 from clipcart.recs.online import load_signals as load_signals
@@ -161,47 +160,29 @@ async def record_events(
         return 0, duplicates, rejected
     columns = _columns(kept, user_id=user_id, visitor_id=visitor_id, now=now)
     await _credit_sharers(columns, session=session)
-    ids, types, videos = columns["id"], columns["type"], columns["video_id"]
-    completed, occurred = columns["completed"], columns["occurred_at"]
-    # What the batch adds to the trends if every event is new (the usual case): PostgreSQL adds
-    # it in the insert's own statement, which saves a round trip and a statement.
-    trend = domain.trend_increments(zip(types, videos, completed, occurred, strict=True))
-    inserted, trend_added = await _insert_columns(columns, trend=trend, session=session)
-    if inserted is not None:
-        # Some were stored before (a retried batch): only the new ones count.
-        trend = domain.trend_increments(
-            (code, video_id, done, at)
-            for event_id, code, video_id, done, at in zip(
-                ids, types, videos, completed, occurred, strict=True
-            )
-            if event_id in inserted
-        )
-    if trend and not trend_added:
-        await trending.add_engagement(trend, session=session)
-    # Counters after trends, in every case: concurrent batches lock the tables' rows in the
-    # same order.
-    views = domain.count_views(
-        (code, video_id)
-        for event_id, code, video_id in zip(ids, types, videos, strict=True)
-        if code in domain.VIEW_TYPE_CODES and (inserted is None or event_id in inserted)
-    )
-    if views:
-        # Views of videos that do not exist (deleted, mistyped, made up) are dropped there.
-        await social_service.record_views(views, session=session)
-    stored = len(kept) if inserted is None else len(inserted)
+    if session.get_bind().dialect.name == "postgresql":
+        stored = await postgres_store.store(columns, session=session)
+    else:
+        stored = await _store_sqlite(columns, session=session)
     return stored, duplicates + len(kept) - stored, rejected
 
 
 def _window_in(zone: tzinfo | None, window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
-    """The clock window's bounds in a fixed-offset zone, else as they are.
+    """The clock window's bounds in a fixed-offset zone, else as they are."""
+    return _in_fixed_zone(window[0], zone), _in_fixed_zone(window[1], zone)
 
-    Aware datetimes that share one tzinfo compare without asking it for their offsets, a call
-    into pydantic's Rust for each; pydantic gives the values of a body that have the same
-    offset one shared tzinfo. A zone with rules (a DST change) answers no fixed offset.
+
+def _in_fixed_zone(moment: datetime, zone: tzinfo | None) -> datetime:
+    """`moment` in `zone` when that zone has a fixed offset, else as it is.
+
+    Aware datetimes that share one tzinfo compare and subtract without asking it for their
+    offsets, a call into pydantic's Rust for each; pydantic gives the values of a body that
+    have the same offset one shared tzinfo. A zone with rules (a DST change) answers no fixed
+    offset, and must be asked.
     """
     if zone is None or zone.utcoffset(None) is None:
-        return window
-    return window[0].astimezone(zone), window[1].astimezone(zone)
+        return moment
+    return moment.astimezone(zone)
 
 
 async def ingest(
@@ -220,103 +201,33 @@ async def ingest(
     return EventBatchOut(accepted=accepted, duplicates=duplicates, rejected=rejected)
 
 
-# PostgreSQL: the whole batch as one array per column, unnested into rows by the server. One
-# small prepared statement whatever the batch size, and asyncpg encodes the arrays in C, where
-# a multi-row VALUES list costs SQLAlchemy and the driver ~19 parameters per row.
-_PG_ARRAY_TYPES = {
-    column.name: column.type.compile(dialect=postgresql.dialect()) for column in _TABLE.columns
-}
-# Columns with one value for the whole batch go as one parameter each, not as an array of
-# copies: asyncpg encodes every array element in turn, with an isinstance check against
-# collections.abc (a Python-level call) for each, even a None.
-_PG_BATCH_CONSTANTS = ("received_at", "user_id", "visitor_id")
-_PG_ARRAY_COLUMNS = [name for name in _COLUMNS if name not in _PG_BATCH_CONSTANTS]
-# The other columns (but the id) go as an array, or as one value when the batch has the same
-# one in every event (often: no target, no share code, one session): then the array is NULL,
-# which unnest reads as all NULLs, and COALESCE takes the value instead.
-_PG_SAME_COLUMNS = _PG_ARRAY_COLUMNS[1:]
-_PG_TREND_IDS, _PG_TREND_SCORES, _PG_EXPECTED = (
-    len(_PG_ARRAY_COLUMNS) + len(_PG_SAME_COLUMNS) + len(_PG_BATCH_CONSTANTS) + 1 + n
-    for n in range(3)
-)
-
-
-def _pg_selected(name: str) -> str:
-    """The SQL of one inserted column: from the arrays, the same-value parameters or the
-    batch's constants ($n in the order _insert_columns sends them)."""
-    sql_type = _PG_ARRAY_TYPES[name]
-    if name in _PG_BATCH_CONSTANTS:
-        number = len(_PG_ARRAY_COLUMNS) + len(_PG_SAME_COLUMNS) + 1
-        return f"CAST(${number + _PG_BATCH_CONSTANTS.index(name)} AS {sql_type})"
-    if name in _PG_SAME_COLUMNS:
-        number = len(_PG_ARRAY_COLUMNS) + 1 + _PG_SAME_COLUMNS.index(name)
-        return f"COALESCE(batch.{name}, CAST(${number} AS {sql_type}))"
-    return f"batch.{name}"
-
-
-# Built once from the table's own metadata: no outside text reaches this SQL.
-# Sent to the driver as it is: SQLAlchemy's text() parameter handling cost more than asyncpg's
-# encoding. The trend increments are added in the same statement only when every event was
-# new (then they are exactly what the stored events add); otherwise nothing is added here and
-# the caller adds what the new events alone add. It answers one row: how many events were
-# stored, and which ones only when not all (building a row per event cost more than the rest).
-_PG_ARRAYS = ", ".join(
-    f"CAST(${number} AS {_PG_ARRAY_TYPES[name]}[])"
-    for number, name in enumerate(_PG_ARRAY_COLUMNS, 1)
-)
-_PG_TREND_SQL = trending.postgres_add_sql(
-    video_ids=f"${_PG_TREND_IDS}",
-    scores=f"${_PG_TREND_SCORES}",
-    condition=f"(SELECT count(*) FROM stored) = CAST(${_PG_EXPECTED} AS INTEGER)",  # noqa: S608
-)
-_PG_INSERT_SQL = (
-    f"WITH stored AS (INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"SELECT {', '.join(_pg_selected(name) for name in _COLUMNS)} FROM unnest({_PG_ARRAYS}) "
-    f"AS batch({', '.join(_PG_ARRAY_COLUMNS)}) ON CONFLICT (id) DO NOTHING RETURNING id), "
-    f"trend AS ({_PG_TREND_SQL}) SELECT count(*), CASE WHEN count(*) < "
-    f"CAST(${_PG_EXPECTED} AS INTEGER) THEN array_agg(id) END FROM stored"
-)
-
-
-def _array_or_same(values: list[Any]) -> tuple[list[Any] | None, Any]:
-    """(None, the value) when every value is the same one, else (the values, None)."""
-    first = values[0]
-    if values[-1] == first and values.count(first) == len(values):
-        return None, first
-    return values, None
-
-
-async def _insert_columns(
-    columns: dict[str, list[Any]], *, trend: dict[uuid.UUID, float], session: AsyncSession
-) -> tuple[set[uuid.UUID] | None, bool]:
-    """Insert the rows whose id is new (ON CONFLICT DO NOTHING): the ids inserted (None: all
-    of them), and whether `trend` (what every row adds to the trends) was added with them
-    (PostgreSQL, when every row was new).
-
-    The rows come in id order (see _columns): two batches resending some of the same events (a
-    retried beacon) then wait on each other's keys in the same order instead of deadlocking.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        inserted = await _insert_sqlite(columns, session=session)
-        return (None if len(inserted) == len(columns["id"]) else inserted), False
-    # The commit waits for the WAL flush like every other: attribution (and so creator
-    # commission) is read from these events, so an answered batch must survive a crash.
-    arrays: list[list[Any] | None] = [columns["id"]]
-    same: list[Any] = []
-    for name in _PG_SAME_COLUMNS:
-        array, value = _array_or_same(columns[name])
-        arrays.append(array)
-        same.append(value)
-    constants = [columns[name][0] for name in _PG_BATCH_CONSTANTS]
-    count = len(columns["id"])
-    arguments = (*arrays, *same, *constants, *trending.increment_arrays(trend), count)
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(_PG_INSERT_SQL, arguments)
-    stored, stored_ids = cast(tuple[int, list[uuid.UUID] | None], tuple(result.one()))
-    if stored == count:
-        return None, True
-    # asyncpg's UUIDs subclass uuid.UUID and hash alike: no conversion needed to match rows.
-    return set(stored_ids or ()), False
+async def _store_sqlite(columns: dict[str, list[Any]], *, session: AsyncSession) -> int:
+    """SQLite: insert the rows whose id is new, then add what they add to the trends and the
+    view counters (one statement each); how many rows were new."""
+    inserted = await _insert_sqlite(columns, session=session)
+    ids, types, videos = columns["id"], columns["type"], columns["video_id"]
+    completed, occurred = columns["completed"], columns["occurred_at"]
+    every = len(inserted) == len(ids)
+    trend = domain.trend_increments(
+        (code, video_id, done, at)
+        for event_id, code, video_id, done, at in zip(
+            ids, types, videos, completed, occurred, strict=True
+        )
+        if every or event_id in inserted
+    )
+    if trend:
+        await trending.add_engagement(trend, session=session)
+    # Counters after trends, in every case: concurrent batches lock the tables' rows in the
+    # same order.
+    views = domain.count_views(
+        (code, video_id)
+        for event_id, code, video_id in zip(ids, types, videos, strict=True)
+        if code in domain.VIEW_TYPE_CODES and (every or event_id in inserted)
+    )
+    if views:
+        # Views of videos that do not exist (deleted, mistyped, made up) are dropped there.
+        await social_service.record_views(views, session=session)
+    return len(inserted)
 
 
 async def _insert_sqlite(columns: dict[str, list[Any]], *, session: AsyncSession) -> set[uuid.UUID]:

@@ -25,19 +25,56 @@ def increment_arrays(increments: dict[uuid.UUID, float]) -> tuple[list[uuid.UUID
     return video_ids, [increments[video_id] for video_id in video_ids]
 
 
-def postgres_add_sql(*, video_ids: str, scores: str, condition: str = "TRUE") -> str:
+def postgres_add_sql(*, video_ids: str, scores: str) -> str:
     """PostgreSQL: add the scores given as two arrays (SQL expressions, video ids in id order)
-    to the videos' counters in one statement, when `condition` holds.
+    to the videos' counters in one statement.
 
     Rows go in video id order so that concurrent batches take the row locks in the same order.
-    The event insert runs this inside its own statement (see recs.service).
     """
     table = _TABLE.name
     # Built from the table's name and the caller's parameter placeholders: no outside text.
     return (
         f"INSERT INTO {table} (video_id, score) SELECT given.video_id, given.score "  # noqa: S608
         f"FROM unnest(CAST({video_ids} AS UUID[]), CAST({scores} AS FLOAT[])) "
-        f"AS given(video_id, score) WHERE {condition} ORDER BY given.video_id "
+        f"AS given(video_id, score) ORDER BY given.video_id "
+        f"ON CONFLICT (video_id) DO UPDATE SET score = {table}.score + excluded.score"
+    )
+
+
+def postgres_add_events_sql(events: str) -> str:
+    """PostgreSQL: add to the trends what the events of `events` (a relation with the columns
+    type, video_id, completed and occurred_at of recs_events) add, in one statement.
+
+    The rule of `domain.trend_increments` written in SQL from the same constants, so the insert
+    of a batch counts exactly the rows it stored in its own statement (a step of its WITH).
+    Each event's units are computed as trend_units does (seconds since the epoch as an exact
+    numeric, then double precision and pow()), so they come out the same to the last bit.
+    Rows go in video id order so that concurrent batches take the row locks in the same order.
+    """
+    table = _TABLE.name
+    weights = " ".join(
+        f"WHEN {code} THEN CAST({weight!r} AS DOUBLE PRECISION)"
+        for code, weight in sorted(domain.TREND_WEIGHTS.items())
+    )
+    weight = (
+        f"CASE WHEN type = {domain.WATCH_CODE} AND completed "
+        f"THEN CAST({domain.TREND_COMPLETED_WATCH!r} AS DOUBLE PRECISION) "
+        f"ELSE CASE type {weights} ELSE CAST(0 AS DOUBLE PRECISION) END END"
+    )
+    hours = (
+        f"CAST(EXTRACT(EPOCH FROM engaged.occurred_at) - {domain.TREND_EPOCH.timestamp()!r} "
+        "AS DOUBLE PRECISION) / CAST(3600 AS DOUBLE PRECISION)"
+    )
+    units = (
+        f"power(CAST(2 AS DOUBLE PRECISION), ({hours}) / "
+        f"CAST({domain.TREND_HALF_LIFE_HOURS!r} AS DOUBLE PRECISION))"
+    )
+    # Built from the domain's constants and the caller's relation: no outside text.
+    return (
+        f"INSERT INTO {table} (video_id, score) SELECT engaged.video_id, "  # noqa: S608
+        f"sum(engaged.weight * {units}) FROM (SELECT video_id, occurred_at, {weight} AS weight "
+        f"FROM {events} WHERE video_id IS NOT NULL) AS engaged "
+        "WHERE engaged.weight > 0 GROUP BY engaged.video_id ORDER BY engaged.video_id "
         f"ON CONFLICT (video_id) DO UPDATE SET score = {table}.score + excluded.score"
     )
 

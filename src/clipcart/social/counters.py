@@ -264,6 +264,34 @@ async def record_views(counts: dict[uuid.UUID, int], *, session: AsyncSession) -
     await session.execute(_views_upsert(sqlite.insert(VideoCounter), _views_from_case(ids, counts)))
 
 
+def postgres_record_views_steps(views: str) -> str:
+    """PostgreSQL: record_views as steps of a WITH (the caller's statement, which must name
+    no step view_counts, viewed_videos or view_counters), counting one view per row of
+    `views` (an earlier step or subquery with a video_id column; NULLs are not views).
+
+    What record_views does, in the statement that stored the views' events, so they are
+    counted from the rows that statement stored. The same locking: the videos read FOR KEY
+    SHARE in id order (views of unknown or deleted videos dropped), then the counters upserted
+    in video id order.
+    """
+    videos, counters = cast(Table, Video.__table__).name, cast(Table, VideoCounter.__table__).name
+    # The other counters start at 0 (their defaults are the model's, not the table's).
+    assert VIDEO_COUNTERS[-1] == "views"
+    others = "0, " * (len(VIDEO_COUNTERS) - 1)
+    # Built from the tables' names and the caller's relation: no outside text.
+    return (
+        f"view_counts AS (SELECT video_id, count(*) AS views FROM {views} AS seen "  # noqa: S608
+        "WHERE video_id IS NOT NULL GROUP BY video_id), "
+        f"viewed_videos AS (SELECT id FROM {videos} WHERE id IN "
+        "(SELECT video_id FROM view_counts) ORDER BY id FOR KEY SHARE), "
+        f"view_counters AS (INSERT INTO {counters} (video_id, {', '.join(VIDEO_COUNTERS)}) "
+        f"SELECT view_counts.video_id, {others}view_counts.views FROM view_counts "
+        "JOIN viewed_videos ON viewed_videos.id = view_counts.video_id "
+        "ORDER BY view_counts.video_id "
+        f"ON CONFLICT (video_id) DO UPDATE SET views = {counters}.views + excluded.views)"
+    )
+
+
 def _views_upsert(statement: Any, source: Select[Any]) -> Any:
     statement = statement.from_select(["video_id", "views"], source)
     return statement.on_conflict_do_update(
