@@ -32,6 +32,9 @@ def configure_logging(*, json_logs: bool = True, level: str = "INFO") -> None:
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
+        # Below the level, a call returns at once: the access log's line per request was
+        # otherwise stamped and wrapped before the stdlib logger dropped it.
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
