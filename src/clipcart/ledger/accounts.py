@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,24 +73,7 @@ async def get_or_create_accounts(
     accounts = await _select_accounts(keys, session)
     missing = [key for key in keys if key not in accounts]
     if missing:
-        rows = [
-            {
-                "id": new_id(),
-                "created_at": clock.now(),
-                "kind": key.kind.value,
-                "owner_type": key.owner.type.value,
-                "owner_id": key.owner.id,
-                "currency": key.currency,
-                "normal_side": key.rules.normal_side.value,
-                "may_go_negative": key.rules.may_go_negative,
-                "posted_debits": 0,
-                "posted_credits": 0,
-                "pending_debits": 0,
-                "pending_credits": 0,
-                "entry_count": 0,
-            }
-            for key in missing
-        ]
+        rows = [_new_row(key) for key in missing]
         # A racing creator's row wins the unique constraint; we then read that one.
         for start in range(0, len(rows), _KEYS_PER_QUERY):
             chunk = rows[start : start + _KEYS_PER_QUERY]
@@ -98,6 +82,79 @@ async def get_or_create_accounts(
             )
         accounts.update(await _select_accounts(missing, session))
     return accounts
+
+
+def _new_row(key: AccountKey) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "created_at": clock.now(),
+        "kind": key.kind.value,
+        "owner_type": key.owner.type.value,
+        "owner_id": key.owner.id,
+        "currency": key.currency,
+        "normal_side": key.rules.normal_side.value,
+        "may_go_negative": key.rules.may_go_negative,
+        "posted_debits": 0,
+        "posted_credits": 0,
+        "pending_debits": 0,
+        "pending_credits": 0,
+        "entry_count": 0,
+    }
+
+
+_ACCOUNT_KEY = tuple_(
+    ACCOUNTS.c.kind, ACCOUNTS.c.owner_type, ACCOUNTS.c.owner_id, ACCOUNTS.c.currency
+)
+# Run for every order's parties: built once (building a statement costs about as much as
+# running it); the keys are bound as one list.
+_IDS_BY_KEY = select(ACCOUNTS.c.id, *_ACCOUNT_KEY.clauses).where(
+    _ACCOUNT_KEY.in_(bindparam("keys", expanding=True))
+)
+
+
+@functools.cache
+def _rows_inserted(dialect: str, table: Table) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def insert_new_rows(session: AsyncSession, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for `table` on this database, built once:
+    execute it with the rows as its parameters (the ids of the rows written come back)."""
+    name = session.get_bind().dialect.name
+    if name not in ("postgresql", "sqlite"):
+        raise RuntimeError(f"the ledger does not support {name}")
+    return _rows_inserted(name, table)
+
+
+async def get_or_create_account_ids(
+    keys: Sequence[AccountKey], *, session: AsyncSession
+) -> dict[AccountKey, uuid.UUID]:
+    """The ids of the accounts for `keys`, creating missing ones (race-safe): one SELECT, and
+    one INSERT when some are missing, of plain rows (no objects loaded). For a few keys at a
+    time (one order's parties)."""
+    wanted = {_raw_key(key): key for key in keys}
+    ids: dict[AccountKey, uuid.UUID] = {}
+    found = await session.execute(_IDS_BY_KEY, {"keys": list(wanted)})
+    for account in found:
+        ids[wanted[(account.kind, account.owner_type, account.owner_id, account.currency)]] = (
+            account.id
+        )
+    missing = [key for key in wanted.values() if key not in ids]
+    if missing:
+        new_rows = [_new_row(key) for key in missing]
+        inserted = await session.execute(insert_new_rows(session, ACCOUNTS), new_rows)
+        created = set(inserted.scalars())
+        for key, new_row in zip(missing, new_rows, strict=True):
+            if new_row["id"] in created:
+                ids[key] = new_row["id"]
+        raced = [key for key in missing if key not in ids]
+        if raced:  # a racing request created these first: read theirs
+            ids.update(
+                (key, account.id)
+                for key, account in (await _select_accounts(raced, session)).items()
+            )
+    return ids
 
 
 async def get_or_create_account(key: AccountKey, *, session: AsyncSession) -> LedgerAccount:

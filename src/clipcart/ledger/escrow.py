@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Table, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
@@ -35,9 +36,10 @@ from clipcart.core.errors import NotFound
 from clipcart.core.ids import new_id
 from clipcart.core.money import Money
 from clipcart.ledger.accounts import (
-    dialect_insert,
     find_account,
+    get_or_create_account_ids,
     get_or_create_accounts,
+    insert_new_rows,
     lock_account,
 )
 from clipcart.ledger.config import get_ledger_settings
@@ -139,8 +141,8 @@ async def _party_accounts(
     }
     for creator_id in creators:
         keys[f"creator:{creator_id}"] = _creator_key(creator_id, escrow.currency)
-    accounts = await get_or_create_accounts(list(keys.values()), session=session)
-    return {name: accounts[key].id for name, key in keys.items()}
+    ids = await get_or_create_account_ids(list(keys.values()), session=session)
+    return {name: ids[key] for name, key in keys.items()}
 
 
 def _split_credits(
@@ -200,18 +202,18 @@ async def hold_payment(
         "creator_amount": terms.creator_total.amount,
         "platform_amount": terms.platform.amount,
     }
+    row = {"id": new_id(), "created_at": clock.now(), "order_ref": order_ref, "fee_rate": str(rate)}
     inserted = await session.execute(
-        dialect_insert(session, LedgerEscrow.__table__)
-        .values(
-            id=new_id(), created_at=clock.now(), order_ref=order_ref, fee_rate=str(rate), **values
-        )
-        .on_conflict_do_nothing()
-        .returning(LedgerEscrow.__table__.c.id)
+        insert_new_rows(session, cast(Table, LedgerEscrow.__table__)), row | values
     )
-    fresh = inserted.first() is not None
-    escrow = await _load_escrow(order_ref, session)
-    if not fresh and any(getattr(escrow, name) != value for name, value in values.items()):
-        raise IdempotencyConflict("That order's payment was already held with other terms.")
+    escrow_id = inserted.scalar()
+    if escrow_id is None:
+        escrow = await _load_escrow(order_ref, session)
+        if any(getattr(escrow, name) != value for name, value in values.items()):
+            raise IdempotencyConflict("That order's payment was already held with other terms.")
+    else:
+        # Just written: the row is what was sent, no need to read it back.
+        escrow = LedgerEscrow(id=escrow_id, order_ref=order_ref, fee_rate=str(rate), **values)
     accounts = await _party_accounts(escrow, sorted(terms.creators), session)
     hold = await post_transfer(
         simple_transfer(
