@@ -8,7 +8,7 @@ import contextvars
 import logging
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts import service as accounts
@@ -57,6 +57,36 @@ def decline_message(intent: PaymentIntent) -> str:
     return ""
 
 
+# The statements every payment of an order runs, built once (building one costs about as much
+# as running it): the order locked when its payment moves; the payments of a checkout's
+# pending orders (the buyer's own), locked in id order; where each order of a checkout stands.
+_LOCKED_ORDER = (
+    select(Order)
+    .where(Order.id == bindparam("order_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_PENDING_PAYMENTS = (
+    select(PaymentIntent)
+    .join(Order, Order.payment_intent_id == PaymentIntent.id)
+    .where(
+        Order.checkout_id == bindparam("checkout_id"),
+        Order.buyer_id == bindparam("buyer_id"),
+        Order.status == domain.PENDING_PAYMENT,
+    )
+    .order_by(PaymentIntent.id)
+    .with_for_update(of=PaymentIntent)
+    .execution_options(populate_existing=True)
+)
+_PAYMENT_STATES = (
+    select(Order.id, Order.number, Order.status, PaymentIntent)
+    .outerjoin(PaymentIntent, PaymentIntent.id == Order.payment_intent_id)
+    .where(Order.checkout_id == bindparam("checkout_id"), Order.buyer_id == bindparam("buyer_id"))
+    .order_by(Order.id)
+    .execution_options(populate_existing=True)
+)
+
+
 async def on_intent_status(intent: PaymentIntent, previous: str, session: AsyncSession) -> None:
     """Move the intent's order along: captured -> paid (stock committed); failed or
     cancelled before capture -> cancelled (stock, deal units and coupons released); refunded
@@ -65,12 +95,7 @@ async def on_intent_status(intent: PaymentIntent, previous: str, session: AsyncS
     order_id = order_id_of(intent.order_ref)
     if order_id is None:
         return
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = await session.scalar(_LOCKED_ORDER, {"order_id": order_id})
     if order is None or order.payment_intent_id != intent.id:
         return
     status = intent.status
@@ -246,26 +271,16 @@ async def pay_checkout(
     Commits `session` (the payments marked processing) before calling the provider; a
     retried pay never charges twice (the provider is keyed by the intent). Declined: the
     order is cancelled and its stock released."""
-    placed = await orders.orders_of_checkout(checkout_id, user.id, session=session)
-    pending = [
-        order.payment_intent_id
-        for order in placed
-        if order.status == domain.PENDING_PAYMENT and order.payment_intent_id is not None
-    ]
+    # The payments of the buyer's pending orders of this checkout (one statement): locked in
+    # id order, marked processing here and committed before the provider is called (a lost
+    # answer is never a lost payment); one transaction for all of them. No pending order
+    # (none at all is a 404): describe_payment says where they stand.
+    intents = list(
+        await session.scalars(_PENDING_PAYMENTS, {"checkout_id": checkout_id, "buyer_id": user.id})
+    )
     token = payment_method
     to_pay: list[tuple[uuid.UUID, payments.Confirmation | None]] = []
-    if pending:
-        # Locked in id order, marked processing here and committed before the provider is
-        # called (a lost answer is never a lost payment); one transaction for all of them.
-        intents = list(
-            await session.scalars(
-                select(PaymentIntent)
-                .where(PaymentIntent.id.in_(pending))
-                .order_by(PaymentIntent.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        )
+    if intents:
         without_method = any(intent.payment_method_token is None for intent in intents)
         if token is not None or without_method:
             methods = await payments.list_payment_methods(user.id, session=session)
@@ -298,16 +313,10 @@ async def _pay_one(
 ) -> None:
     # Authorise, then capture: not one authorise-and-capture call (the provider offers it),
     # because an answer lost past the reservation must leave an authorisation to void, never
-    # money taken that has to be refunded.
-    charge_id = None
-    if confirmation is not None:
-        status, charge_id = await payments.send_confirmation(confirmation)
-        if status != payment_domain.AUTHORISED or charge_id is None:
-            return  # declined, or waiting for the bank or the provider: nothing to capture
+    # money taken that has to be refunded. Both answers are applied in one transaction.
     try:
-        if confirmation is not None and charge_id is not None:
-            # Just authorised in our own transaction: capture without reading it again.
-            await payments.send_capture(intent_id, charge_id=charge_id, key=confirmation.key)
+        if confirmation is not None:
+            await payments.send_confirmation_and_capture(confirmation)
         else:
             # Captures only an authorised payment; anything else is a payment_wrong_state
             # refusal that changes nothing.
@@ -325,29 +334,23 @@ async def _pay_one(
 
 
 async def describe_payment(user: User, checkout_id: uuid.UUID, *, session: AsyncSession) -> PayOut:
-    """Where each order of the checkout stands with its payment."""
-    placed = await orders.orders_of_checkout(checkout_id, user.id, session=session)
-    intent_ids = [order.payment_intent_id for order in placed if order.payment_intent_id]
-    intents = {
-        intent.id: intent
-        for intent in await session.scalars(
-            select(PaymentIntent)
-            .where(PaymentIntent.id.in_(intent_ids))
-            .execution_options(populate_existing=True)
-        )
-    }
-    outs = []
-    for order in placed:
-        intent = intents.get(order.payment_intent_id) if order.payment_intent_id else None
-        outs.append(_pay_order_out(order, intent))
+    """Where each of the buyer's orders of the checkout stands with its payment (404 when the
+    checkout has none); one statement."""
+    rows = (
+        await session.execute(_PAYMENT_STATES, {"checkout_id": checkout_id, "buyer_id": user.id})
+    ).all()
+    if not rows:
+        raise NotFound("There is no such checkout.", code="checkout_not_found")
     return PayOut(
         checkout_id=checkout_id,
-        orders=outs,
-        all_paid=all(order.status == domain.PAID for order in placed),
+        orders=[_pay_order_out(*row) for row in rows],
+        all_paid=all(row.status == domain.PAID for row in rows),
     )
 
 
-def _pay_order_out(order: Order, intent: PaymentIntent | None) -> PayOrderOut:
+def _pay_order_out(
+    order_id: uuid.UUID, number: str, status: str, intent: PaymentIntent | None
+) -> PayOrderOut:
     message = None
     action = None
     if intent is not None:
@@ -368,10 +371,10 @@ def _pay_order_out(order: Order, intent: PaymentIntent | None) -> PayOrderOut:
                 "The payment provider has not answered yet: the order updates as soon as it does."
             )
     return PayOrderOut(
-        order_id=order.id,
-        number=order.number,
-        status=order.status,
-        status_label=domain.buyer_label(order.status),
+        order_id=order_id,
+        number=number,
+        status=status,
+        status_label=domain.buyer_label(status),
         payment_status=intent.status if intent else None,
         message=message,
         requires_action=action,

@@ -27,10 +27,11 @@ from clipcart.payments.models import (
     PaymentIntentEvent,
 )
 from clipcart.payments.provider import (
+    ChargeSnapshot,
     ProviderError,
     ProviderTimeout,
 )
-from clipcart.payments.settlement import apply_charge, fail_intent, settle_from_charge
+from clipcart.payments.settlement import apply_charges, fail_intent, settle_from_charge
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,10 @@ async def begin_confirmation(
         token = payment_method_token or intent.payment_method_token
         if token is None:
             raise ValidationFailed.field("payment_method", "Choose a payment method.")
-        await owned_method(intent.user_id, token, session)
+        if token != intent.payment_method_token:
+            # The intent's own method was checked when it was set (saved cards are never
+            # removed or handed to another user): only another one is looked up.
+            await owned_method(intent.user_id, token, session)
         intent.payment_method_token = token
         record_status(intent, domain.PROCESSING, "confirmed by the payer", session)
     elif status not in {domain.PROCESSING, domain.REQUIRES_ACTION}:
@@ -98,23 +102,61 @@ async def send_confirmation(
     """Ask the provider (with `capture`, authorise and capture in one call when it can) and
     apply its answer in a transaction of its own; the intent's status and charge id
     afterwards. Call with `processing` committed and no write transaction open."""
+    answer = await _ask_to_confirm(confirmation, capture=capture)
+    if not isinstance(answer, ChargeSnapshot):
+        return answer
+    return await _settle(confirmation.intent_id, [(answer, "provider answered")])
+
+
+async def send_confirmation_and_capture(confirmation: Confirmation) -> str:
+    """Authorise at the provider, then capture what it authorised (two calls: an answer lost
+    past the order's reservation leaves an authorisation to void, never money to refund), and
+    apply both answers in one transaction; the intent's status afterwards. Any other answer
+    is applied alone. A failed capture raises ProviderError once the authorisation is applied
+    (it can be captured again or voided). Call with `processing` committed and no write
+    transaction open; until both answers are applied the intent stays `processing`, which
+    reconciliation settles if this process dies."""
+    answer = await _ask_to_confirm(confirmation, capture=False)
+    if not isinstance(answer, ChargeSnapshot):
+        return answer[0]
+    authorised = domain.PROVIDER_STATUS.get(answer.status) == domain.AUTHORISED
+    if not authorised or answer.amount != confirmation.amount:
+        status, _ = await _settle(confirmation.intent_id, [(answer, "provider answered")])
+        return status
+    try:
+        captured = await get_provider().capture(
+            answer.id, amount=None, idempotency_key=f"{confirmation.key}:capture"
+        )
+    except (ProviderTimeout, ProviderError) as error:
+        await _settle(confirmation.intent_id, [(answer, "provider answered")])
+        if isinstance(error, ProviderError):
+            raise
+        raise ProviderError("The provider did not answer; try the capture again.") from error
+    status, _ = await _settle(
+        confirmation.intent_id, [(answer, "provider answered"), (captured, "captured")]
+    )
+    return status
+
+
+async def _ask_to_confirm(
+    confirmation: Confirmation, *, capture: bool
+) -> ChargeSnapshot | tuple[str, str | None]:
+    """The provider's answer to the confirmation, or, when there is none to apply (no answer,
+    a refusal, both written down here), the intent's status and charge id."""
     intent_id, key = confirmation.intent_id, confirmation.key
     provider = get_provider()
     try:
         if confirmation.status == domain.REQUIRES_ACTION and confirmation.charge_id is not None:
-            charge = await provider.confirm(
-                confirmation.charge_id, idempotency_key=f"{key}:confirm"
-            )
-        else:
-            # Same key every time: asking again after a lost answer returns the same charge
-            # (authorised only, if it was first made without capture: the caller captures).
-            charge_now = getattr(provider, "authorise_and_capture", None) if capture else None
-            charge = await (charge_now or provider.authorise)(
-                amount=confirmation.amount,
-                payment_method=confirmation.token,
-                idempotency_key=key,
-                reference=key,
-            )
+            return await provider.confirm(confirmation.charge_id, idempotency_key=f"{key}:confirm")
+        # Same key every time: asking again after a lost answer returns the same charge
+        # (authorised only, if it was first made without capture: the caller captures).
+        charge_now = getattr(provider, "authorise_and_capture", None) if capture else None
+        return await (charge_now or provider.authorise)(
+            amount=confirmation.amount,
+            payment_method=confirmation.token,
+            idempotency_key=key,
+            reference=key,
+        )
     except ProviderTimeout:
         log.warning("provider timeout; payment stays processing", extra={"intent": str(intent_id)})
         async with unit_of_work() as session:
@@ -130,9 +172,16 @@ async def send_confirmation(
             return intent.status, intent.provider_charge_id
     except ProviderError as error:
         return await fail_intent(intent_id, error), confirmation.charge_id
+
+
+async def _settle(
+    intent_id: uuid.UUID, answers: list[tuple[ChargeSnapshot, str]]
+) -> tuple[str, str | None]:
+    """Apply the provider's answers (with why) in one transaction of their own; the intent's
+    status and charge id afterwards."""
     async with unit_of_work() as session:
         intent = await lock_intent(intent_id, session)
-        await apply_charge(intent, charge, reason="provider answered", session=session)
+        await apply_charges(intent, answers, session=session)
         return intent.status, intent.provider_charge_id
 
 

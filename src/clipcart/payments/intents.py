@@ -5,7 +5,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
@@ -39,7 +39,8 @@ _status_listeners: list[StatusListener] = []
 def on_status_change(listener: StatusListener) -> None:
     """Call `listener(intent, previous_status, session)` after every status change and every
     refund (a second partial refund keeps the status), inside the transaction that made it
-    (registering the same listener twice keeps one)."""
+    (registering the same listener twice keeps one). Answers applied together (an
+    authorisation and its capture) are told once, with the status before the first."""
     if listener not in _status_listeners:
         _status_listeners.append(listener)
 
@@ -240,14 +241,19 @@ async def list_intent_events(
     return list(rows)
 
 
+# Every answer from the provider is applied under this lock: built once (building a statement
+# costs about as much as running it).
+_LOCKED_INTENT = (
+    select(PaymentIntent)
+    .where(PaymentIntent.id == bindparam("intent_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def lock_intent(intent_id: uuid.UUID, session: AsyncSession) -> PaymentIntent:
     """The intent, locked for update and freshly read (404 when missing)."""
-    intent = await session.scalar(
-        select(PaymentIntent)
-        .where(PaymentIntent.id == intent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    intent = await session.scalar(_LOCKED_INTENT, {"intent_id": intent_id})
     if intent is None:
         raise NotFound("No such payment.", code="payment_not_found")
     return intent

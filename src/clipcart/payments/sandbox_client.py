@@ -126,18 +126,11 @@ class SandboxProvider:
     ) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         try:
-            async with self._client() as client:
-                # wait_for as well: a transport that ignores httpx timeouts still times out
-                response = await asyncio.wait_for(
-                    client.request(
-                        method,
-                        path,
-                        json=body,
-                        params=params,
-                        headers=headers,
-                        timeout=self.timeout,
-                    ),
-                    timeout=self.timeout,
+            # asyncio's timeout as well: a transport that ignores httpx timeouts still times
+            # out (a scope rather than wait_for, which ran the request in a task of its own)
+            async with asyncio.timeout(self.timeout), self._client() as client:
+                response = await client.request(
+                    method, path, json=body, params=params, headers=headers, timeout=self.timeout
                 )
         except (TimeoutError, httpx.TimeoutException, httpx.NetworkError) as error:
             raise ProviderTimeout(f"{method} {path}: {type(error).__name__}") from error

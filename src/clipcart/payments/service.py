@@ -19,6 +19,7 @@ from clipcart.payments.charging import (
     confirm_payment_intent,
     send_capture,
     send_confirmation,
+    send_confirmation_and_capture,
 )
 from clipcart.payments.intents import (
     StatusListener,
@@ -53,6 +54,7 @@ __all__ = [
     "save_payment_method",
     "send_capture",
     "send_confirmation",
+    "send_confirmation_and_capture",
     "set_provider",
     "settle_from_charge",
 ]

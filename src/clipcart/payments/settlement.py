@@ -3,6 +3,7 @@ hold and refunds the ledger refund, in the same transaction; never backwards, ne
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +37,24 @@ async def apply_charge(
 ) -> bool:
     """Bring the intent up to what the provider says, never backwards; captures post the
     ledger hold, refunds the ledger refund, in this same transaction. Whether it changed."""
+    return await apply_charges(
+        intent, [(charge, reason)], session=session, provider_event_id=provider_event_id
+    )
+
+
+async def apply_charges(
+    intent: PaymentIntent,
+    answers: Sequence[tuple[ChargeSnapshot, str]],
+    *,
+    session: AsyncSession,
+    provider_event_id: str | None = None,
+) -> bool:
+    """apply_charge() for successive answers about one charge (each with why) in this same
+    transaction: each step is written in the intent's audit trail, and the listeners are told
+    once, of the status before the first. Whether anything changed."""
     before = (intent.status, intent.amount_captured, intent.amount_refunded)
-    await _apply_charge(intent, charge, reason, provider_event_id, session)
+    for charge, reason in answers:
+        await _apply_charge(intent, charge, reason, provider_event_id, session)
     refunded = intent.amount_refunded != before[2]
     await notify_listeners(intent, before[0], session, refunded=refunded)
     return (intent.status, intent.amount_captured, intent.amount_refunded) != before
