@@ -134,14 +134,23 @@ async def test_a_capture_without_an_answer_keeps_the_authorisation_and_is_captur
     assert await _holds(intent.order_ref) == 1
 
 
-async def test_a_process_dying_between_authorisation_and_capture_loses_nothing(
-    seller: SellerMaker, buyer: BuyerMaker
-) -> None:
+async def _died_before_capturing(
+    seller: SellerMaker, buyer: BuyerMaker, *, key: str
+) -> tuple[Any, str, FailingCaptures]:
+    """A placed checkout whose pay died after the provider authorised it, before the capture
+    (the process gone: nothing written after the authorisation)."""
     jane, checkout_id = await _placed(seller, buyer)
     provider = FailingCaptures(payments.get_provider(), ProcessDied())
     payments.set_provider(provider)
     with contextlib.suppress(ProcessDied):
-        await pay(jane.client, checkout_id, key="dies")
+        await pay(jane.client, checkout_id, key=key)
+    return jane, checkout_id, provider
+
+
+async def test_a_process_dying_between_authorisation_and_capture_loses_nothing(
+    seller: SellerMaker, buyer: BuyerMaker
+) -> None:
+    jane, checkout_id, provider = await _died_before_capturing(seller, buyer, key="dies")
     # Authorised at the provider, not written down: the intent stays processing.
     status, intent, trail = await _state(checkout_id)
     assert (status, intent.status) == ("pending_payment", "processing")
@@ -161,11 +170,7 @@ async def test_a_process_dying_between_authorisation_and_capture_loses_nothing(
 async def test_a_retry_after_the_process_died_captures_the_same_charge_once(
     seller: SellerMaker, buyer: BuyerMaker
 ) -> None:
-    jane, checkout_id = await _placed(seller, buyer)
-    provider = FailingCaptures(payments.get_provider(), ProcessDied())
-    payments.set_provider(provider)
-    with contextlib.suppress(ProcessDied):
-        await pay(jane.client, checkout_id, key="first")
+    jane, checkout_id, provider = await _died_before_capturing(seller, buyer, key="first")
     again = await pay(jane.client, checkout_id, key="second")
     assert again.status_code == 200, again.text
     assert again.json()["all_paid"] is True
