@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -150,6 +151,31 @@ async def add_to_shop(session: AsyncSession, shop_id: uuid.UUID, followers: int)
 # --- read side: one query per list of ids ------------------------------------------------------
 
 
+# Every feed page reads these three: built once (building a statement costs about as much as
+# running it); a call binds `video_ids` and `viewer_id`.
+_VIDEO_COUNTERS = select(
+    VideoCounter.video_id, *(getattr(VideoCounter, name) for name in VIDEO_COUNTERS)
+).where(VideoCounter.video_id.in_(bindparam("video_ids", expanding=True)))
+_LIKED_AND_SAVED = union_all(
+    select(VideoLike.video_id, literal("like")).where(
+        VideoLike.user_id == bindparam("viewer_id"),
+        VideoLike.video_id.in_(bindparam("video_ids", expanding=True)),
+    ),
+    select(Save.video_id, literal("save")).where(
+        Save.user_id == bindparam("viewer_id"),
+        Save.video_id.in_(bindparam("video_ids", expanding=True)),
+    ),
+)
+_FOLLOWED = union_all(
+    select(UserFollow.followed_id, literal("user")).where(
+        UserFollow.follower_id == bindparam("viewer_id")
+    ),
+    select(ShopFollow.shop_id, literal("shop")).where(
+        ShopFollow.follower_id == bindparam("viewer_id")
+    ),
+)
+
+
 async def video_counts(
     video_ids: Iterable[uuid.UUID], *, session: AsyncSession
 ) -> dict[uuid.UUID, VideoCounts]:
@@ -158,11 +184,7 @@ async def video_counts(
     counts = {video_id: VideoCounts() for video_id in ids}
     if not ids:
         return counts
-    rows = await session.execute(
-        select(VideoCounter.video_id, *(getattr(VideoCounter, n) for n in VIDEO_COUNTERS)).where(
-            VideoCounter.video_id.in_(ids)
-        )
-    )
+    rows = await session.execute(_VIDEO_COUNTERS, {"video_ids": ids})
     for video_id, *values in rows:
         counts[video_id] = VideoCounts(*values)
     return counts
@@ -176,15 +198,10 @@ async def viewer_video_state(
     state = {video_id: ViewerVideoState() for video_id in ids}
     if viewer_id is None or not ids:
         return state
-    liked = select(VideoLike.video_id, literal("like")).where(
-        VideoLike.user_id == viewer_id, VideoLike.video_id.in_(ids)
-    )
-    saved = select(Save.video_id, literal("save")).where(
-        Save.user_id == viewer_id, Save.video_id.in_(ids)
-    )
     liked_ids: set[uuid.UUID] = set()
     saved_ids: set[uuid.UUID] = set()
-    for video_id, kind in await session.execute(liked.union_all(saved)):
+    parameters = {"viewer_id": viewer_id, "video_ids": ids}
+    for video_id, kind in await session.execute(_LIKED_AND_SAVED, parameters):
         (liked_ids if kind == "like" else saved_ids).add(video_id)
     return {
         video_id: ViewerVideoState(liked=video_id in liked_ids, saved=video_id in saved_ids)
@@ -196,13 +213,9 @@ async def following_ids(viewer_id: uuid.UUID | None, *, session: AsyncSession) -
     """Ids of the people and shops the viewer follows, in one query."""
     if viewer_id is None:
         return FollowingIds()
-    people = select(UserFollow.followed_id, literal("user")).where(
-        UserFollow.follower_id == viewer_id
-    )
-    shops = select(ShopFollow.shop_id, literal("shop")).where(ShopFollow.follower_id == viewer_id)
     user_ids: set[uuid.UUID] = set()
     shop_ids: set[uuid.UUID] = set()
-    for target_id, kind in await session.execute(people.union_all(shops)):
+    for target_id, kind in await session.execute(_FOLLOWED, {"viewer_id": viewer_id}):
         (user_ids if kind == "user" else shop_ids).add(target_id)
     return FollowingIds(user_ids=frozenset(user_ids), shop_ids=frozenset(shop_ids))
 
