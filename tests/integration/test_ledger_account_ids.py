@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from clipcart.core.db import unit_of_work
@@ -79,6 +80,7 @@ async def test_holding_a_payment_uses_the_accounts_that_exist_and_balances() -> 
     assert await _accounts() == 3 + 2 + 2
 
 
+@pytest.mark.postgres
 async def test_racing_requests_create_one_account_per_key() -> None:
     require_postgres()
     shop_id = uuid.uuid4()
