@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core.db import fixed_limit
@@ -17,28 +17,6 @@ from clipcart.recs import domain
 from clipcart.recs.models import VideoTrend
 
 _TABLE = cast(Table, VideoTrend.__table__)
-
-
-def increment_arrays(increments: dict[uuid.UUID, float]) -> tuple[list[uuid.UUID], list[float]]:
-    """The positive increments as (video ids in id order, their scores)."""
-    video_ids = sorted(video_id for video_id, score in increments.items() if score > 0)
-    return video_ids, [increments[video_id] for video_id in video_ids]
-
-
-def postgres_add_sql(*, video_ids: str, scores: str) -> str:
-    """PostgreSQL: add the scores given as two arrays (SQL expressions, video ids in id order)
-    to the videos' counters in one statement.
-
-    Rows go in video id order so that concurrent batches take the row locks in the same order.
-    """
-    table = _TABLE.name
-    # Built from the table's name and the caller's parameter placeholders: no outside text.
-    return (
-        f"INSERT INTO {table} (video_id, score) SELECT given.video_id, given.score "  # noqa: S608
-        f"FROM unnest(CAST({video_ids} AS UUID[]), CAST({scores} AS FLOAT[])) "
-        f"AS given(video_id, score) ORDER BY given.video_id "
-        f"ON CONFLICT (video_id) DO UPDATE SET score = {table}.score + excluded.score"
-    )
 
 
 def postgres_add_events_sql(events: str) -> str:
@@ -79,36 +57,28 @@ def postgres_add_events_sql(events: str) -> str:
     )
 
 
-_POSTGRES_ADD_SQL = postgres_add_sql(video_ids="$1", scores="$2")
-
-
 async def add_engagement(increments: dict[uuid.UUID, float], *, session: AsyncSession) -> None:
     """Add a batch's engagement (in trend units) to the videos' counters.
 
-    PostgreSQL: one statement with the batch as two arrays. SQLite: one statement, built once
-    and run for all rows (executemany): building a multi-row statement per batch cost more
-    than the event insert itself. Rows go in video id order (concurrent batches lock alike).
+    One statement, built once and run for all rows (executemany): building a multi-row
+    statement per batch cost more than the event insert itself. Rows go in video id order so
+    that concurrent batches take the row locks in the same order.
     """
-    video_ids, scores = increment_arrays(increments)
-    if not video_ids:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        connection = await session.connection()
-        await connection.exec_driver_sql(_POSTGRES_ADD_SQL, (video_ids, scores))
-        return
     rows = [
-        {"trend_video_id": video_id, "trend_score": score}
-        for video_id, score in zip(video_ids, scores, strict=True)
+        {"trend_video_id": video_id, "trend_score": increments[video_id]}
+        for video_id in sorted(increments)
+        if increments[video_id] > 0
     ]
-    await session.execute(_sqlite_upsert(), rows)
+    if rows:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_upsert(dialect), rows)
 
 
 @functools.cache
-def _sqlite_upsert() -> Any:
-    """SQLite: INSERT ... ON CONFLICT (video_id) DO UPDATE SET score = score + excluded.score."""
-    statement = sqlite.insert(_TABLE).values(
-        video_id=bindparam("trend_video_id"), score=bindparam("trend_score")
-    )
+def _upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (video_id) DO UPDATE SET score = score + excluded.score."""
+    insert: Any = postgresql.insert(_TABLE) if dialect == "postgresql" else sqlite.insert(_TABLE)
+    statement = insert.values(video_id=bindparam("trend_video_id"), score=bindparam("trend_score"))
     return statement.on_conflict_do_update(
         index_elements=[_TABLE.c.video_id],
         set_={"score": _TABLE.c.score + statement.excluded.score},
