@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 # Stored as SMALLINT codes: a compact row, and the recommender compares small integers.
 # Codes are forever: append new ones, never renumber.
@@ -44,6 +44,20 @@ VIEW_TYPE_CODES = frozenset({EVENT_TYPE_CODES["impression"]})
 def clock_window(now: datetime) -> tuple[datetime, datetime]:
     """The earliest and latest believable `occurred_at` at `now` (both allowed)."""
     return now - MAX_AGE, now + MAX_AHEAD
+
+
+def in_fixed_zone(moment: datetime, zone: tzinfo | None) -> datetime:
+    """`moment` in `zone` when that zone has a fixed offset, else as it is.
+
+    Aware datetimes that share one tzinfo compare and subtract without asking it for their
+    offsets (a call into pydantic's Rust for each), and pydantic gives the times of a body
+    that share an offset one tzinfo: a bound or an epoch put in their zone once per batch
+    spares every event that call. A zone with rules (a DST change) has no fixed offset and
+    must be asked.
+    """
+    if zone is None or zone.utcoffset(None) is None:
+        return moment
+    return moment.astimezone(zone)
 
 
 def clock_problem(occurred_at: datetime, *, now: datetime) -> str | None:

@@ -85,21 +85,15 @@ _PG_INSERT_SQL = (
 
 
 def _microseconds(moments: list[datetime]) -> list[int]:
-    """Microseconds since PostgreSQL's epoch of each moment.
-
-    The epoch is taken once per zone and batch, in that zone when its offset is fixed: aware
-    datetimes that share one tzinfo subtract without asking it for their offsets (a call into
-    pydantic's Rust for each), and pydantic gives the times of a body that share an offset one
-    tzinfo. A zone with rules (a DST change) has no fixed offset: its times are asked.
-    """
+    """Microseconds since PostgreSQL's epoch of each moment (the epoch put in the moments'
+    zone once per zone and batch: see domain.in_fixed_zone)."""
     epochs: dict[int, datetime] = {}  # by id of the moments' tzinfo
     counted = []
     for moment in moments:
         zone = moment.tzinfo
         epoch = epochs.get(id(zone))
         if epoch is None:
-            fixed = zone is not None and zone.utcoffset(None) is not None
-            epoch = epochs[id(zone)] = _PG_EPOCH.astimezone(zone) if fixed else _PG_EPOCH
+            epoch = epochs[id(zone)] = domain.in_fixed_zone(_PG_EPOCH, zone)
         counted.append((moment - epoch) // _MICROSECOND)
     return counted
 

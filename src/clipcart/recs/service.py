@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -145,7 +145,10 @@ async def record_events(
         zone = occurred_at.tzinfo
         bounds = windows.get(id(zone))
         if bounds is None:  # the bounds once per zone and batch, not per event
-            bounds = windows[id(zone)] = _window_in(zone, window)
+            bounds = windows[id(zone)] = (
+                domain.in_fixed_zone(window[0], zone),
+                domain.in_fixed_zone(window[1], zone),
+            )
         if not bounds[0] <= occurred_at <= bounds[1]:
             problem = domain.clock_problem(occurred_at, now=now)
             if problem is not None:
@@ -165,24 +168,6 @@ async def record_events(
     else:
         stored = await _store_sqlite(columns, session=session)
     return stored, duplicates + len(kept) - stored, rejected
-
-
-def _window_in(zone: tzinfo | None, window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
-    """The clock window's bounds in a fixed-offset zone, else as they are."""
-    return _in_fixed_zone(window[0], zone), _in_fixed_zone(window[1], zone)
-
-
-def _in_fixed_zone(moment: datetime, zone: tzinfo | None) -> datetime:
-    """`moment` in `zone` when that zone has a fixed offset, else as it is.
-
-    Aware datetimes that share one tzinfo compare and subtract without asking it for their
-    offsets, a call into pydantic's Rust for each; pydantic gives the values of a body that
-    have the same offset one shared tzinfo. A zone with rules (a DST change) answers no fixed
-    offset, and must be asked.
-    """
-    if zone is None or zone.utcoffset(None) is None:
-        return moment
-    return moment.astimezone(zone)
 
 
 async def ingest(
