@@ -26,12 +26,15 @@ BALANCE_COLUMNS = ("posted_debits", "posted_credits", "pending_debits", "pending
 
 def dialect_insert(session: AsyncSession, table: Any) -> Any:
     """An INSERT that can say ON CONFLICT DO NOTHING on this database."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"the ledger does not support {name}")
+    return _insert_for(session.get_bind().dialect.name)(table)
+
+
+def _insert_for(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"the ledger does not support {dialect}")
 
 
 def _key_clause(key: AccountKey) -> Any:
@@ -112,19 +115,15 @@ _IDS_BY_KEY = select(ACCOUNTS.c.id, *_ACCOUNT_KEY.clauses).where(
 )
 
 
-@functools.cache
-def _rows_inserted(dialect: str, table: Table) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.c.id)
-
-
 def insert_new_rows(session: AsyncSession, table: Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id for `table` on this database, built once:
     execute it with the rows as its parameters (the ids of the rows written come back)."""
-    name = session.get_bind().dialect.name
-    if name not in ("postgresql", "sqlite"):
-        raise RuntimeError(f"the ledger does not support {name}")
-    return _rows_inserted(name, table)
+    return _rows_inserted(session.get_bind().dialect.name, table)
+
+
+@functools.cache
+def _rows_inserted(dialect: str, table: Table) -> Any:
+    return _insert_for(dialect)(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 async def get_or_create_account_ids(
