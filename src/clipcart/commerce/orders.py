@@ -210,23 +210,6 @@ async def list_order_events(order_id: uuid.UUID, *, session: AsyncSession) -> li
     return list(rows)
 
 
-async def orders_of_checkout(
-    checkout_id: uuid.UUID, buyer_id: uuid.UUID, *, session: AsyncSession, lock: bool = False
-) -> list[Order]:
-    """The buyer's orders placed together in one checkout (404 when there are none)."""
-    statement = (
-        select(Order)
-        .where(Order.checkout_id == checkout_id, Order.buyer_id == buyer_id)
-        .order_by(Order.id)
-    )
-    if lock:
-        statement = statement.with_for_update()
-    orders = list(await session.scalars(statement.execution_options(populate_existing=True)))
-    if not orders:
-        raise NotFound("There is no such checkout.", code="checkout_not_found")
-    return orders
-
-
 # --- answers ---------------------------------------------------------------------------
 
 
