@@ -9,16 +9,12 @@ the transaction that applies the answer, which then rolls back instead of commit
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-import httpx
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,8 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipcart.accounts import service as accounts
 from clipcart.accounts.models import User
 from clipcart.accounts.schemas import SignupIn
-from clipcart.core.config import get_settings
-from clipcart.core.db import Base, dispose_engine, unit_of_work
 from clipcart.core.errors import AppError
 from clipcart.core.money import Money
 from clipcart.ledger import service as ledger
@@ -44,187 +38,29 @@ from clipcart.ledger.config import get_ledger_settings
 from clipcart.ledger.domain import (
     AccountKey,
     AccountKind,
-    OrderSplit,
     Owner,
     TransferKind,
-    refunded_share,
     split_order,
 )
-from clipcart.ledger.models import LedgerAccount, LedgerTransfer
-from clipcart.payments import charging, refunds, settlement, webhooks
+from clipcart.ledger.models import LedgerAccount
+from clipcart.payments import refunds, webhooks
 from clipcart.payments import service as payments
 from clipcart.payments.models import PaymentIntent, PaymentRefund
-from clipcart.payments.provider import ChargeSnapshot, ProviderTimeout, RefundSnapshot
-from clipcart.payments.reconciliation import verify_captures_match_ledger
 from clipcart.payments.sandbox import tasks as sandbox_tasks
 from clipcart.payments.sandbox.models import SandboxCharge, SandboxRefund
-from clipcart.payments.sandbox_client import SandboxProvider
-
-USD = "USD"
-MINIMUM = Decimal("5")
-T = TypeVar("T")
-# Tables that outlive an example: the payer and their saved card.
-KEEP = frozenset({"users", "payment_methods", "sandbox_cards"})
-# Mostly no crash (the first choice is where Hypothesis shrinks to).
-crashes = st.sampled_from([None, None, None, "after_call", "before_commit"])
-
-
-class Crash(Exception):
-    """The process died after the provider acted, before ClipCart committed what it said."""
-
-
-class CrashSwitch:
-    """Arms one crash: right after the next money call, or before the next commit after it."""
-
-    def __init__(self) -> None:
-        self.armed: str | None = None
-        self.fired = False
-
-    def after_provider_call(self) -> None:
-        if self.armed == "after_call":
-            self.armed = None
-            raise Crash
-        if self.armed == "before_commit":
-            self.fired = True
-
-    def before_commit(self) -> None:
-        if self.fired:
-            self.armed, self.fired = None, False
-            raise Crash
-
-
-class CrashingProvider:
-    """The sandbox provider, with the process dying when the switch says so."""
-
-    def __init__(self, inner: SandboxProvider, switch: CrashSwitch) -> None:
-        self.inner, self.switch, self.name = inner, switch, inner.name
-
-    async def _money(self, call: Awaitable[T]) -> T:
-        result = await call
-        self.switch.after_provider_call()
-        return result
-
-    async def authorise(
-        self, *, amount: Money, payment_method: str, idempotency_key: str, reference: str
-    ) -> ChargeSnapshot:
-        return await self._money(
-            self.inner.authorise(
-                amount=amount,
-                payment_method=payment_method,
-                idempotency_key=idempotency_key,
-                reference=reference,
-            )
-        )
-
-    async def confirm(self, charge_id: str, *, idempotency_key: str) -> ChargeSnapshot:
-        return await self._money(self.inner.confirm(charge_id, idempotency_key=idempotency_key))
-
-    async def capture(
-        self, charge_id: str, *, amount: Money | None, idempotency_key: str
-    ) -> ChargeSnapshot:
-        return await self._money(
-            self.inner.capture(charge_id, amount=amount, idempotency_key=idempotency_key)
-        )
-
-    async def void(self, charge_id: str, *, idempotency_key: str) -> ChargeSnapshot:
-        return await self._money(self.inner.void(charge_id, idempotency_key=idempotency_key))
-
-    async def refund(
-        self, charge_id: str, *, amount: Money, idempotency_key: str
-    ) -> tuple[ChargeSnapshot, RefundSnapshot]:
-        return await self._money(
-            self.inner.refund(charge_id, amount=amount, idempotency_key=idempotency_key)
-        )
-
-    def __getattr__(self, name: str) -> Any:  # find_charge, save_card, parse_webhook
-        return getattr(self.inner, name)
-
-
-class Runner:
-    """A private event loop that synchronous rules drive; the app serves the sandbox on it."""
-
-    def __init__(self) -> None:
-        from clipcart.app import create_app
-
-        self.loop = asyncio.new_event_loop()
-        self.switch = CrashSwitch()
-        transport = httpx.ASGITransport(app=create_app(get_settings()))
-        sandbox = SandboxProvider("http://testserver/sandbox", transport=transport, timeout=30)
-        self.provider = CrashingProvider(sandbox, self.switch)
-        self.transport = transport
-
-    def run(self, coroutine: Awaitable[T]) -> T:
-        return self.loop.run_until_complete(coroutine)
-
-    def unit(self, work: Callable[[AsyncSession], Awaitable[T]], *, crash: bool = False) -> T:
-        """`work` in one transaction; with `crash` it dies before the commit."""
-
-        async def body() -> T:
-            async with unit_of_work() as session:
-                result = await work(session)
-                if crash:
-                    raise Crash
-                return result
-
-        return self.run(body())
-
-    def wipe(self) -> None:
-        async def body() -> None:
-            async with unit_of_work() as session:
-                for table in reversed(Base.metadata.sorted_tables):
-                    if table.name not in KEEP:
-                        await session.execute(table.delete())
-
-        self.run(body())
-
-    def close(self) -> None:
-        self.run(dispose_engine())
-        self.loop.close()
-
-
-@dataclass
-class Order:
-    ref: str
-    intent_id: uuid.UUID
-    amount: int
-    shop: uuid.UUID
-    creator: uuid.UUID | None
-    terms: OrderSplit
-    status: str = "authorised"
-    refunded: int = 0
-    refund_count: int = 0
-    released: bool = False
-
-    def share(self) -> OrderSplit:
-        """What each party keeps after the refunds so far."""
-        return self.terms.minus(refunded_share(self.terms, Money(self.refunded, USD)))
-
-
-@dataclass
-class Outstanding:
-    """A step whose provider call happened but whose result ClipCart did not commit."""
-
-    step: str  # authorise, capture or refund
-    amount: int = 0
-    request_key: str = ""
-
-
-@dataclass
-class Payout:
-    ref: str
-    payee: Owner
-    amount: int
-    outcome: str | None = None
-
-
-def attempt(runner: Runner, call: Callable[[], Awaitable[T]]) -> T | Crash | AppError:
-    """Run a service call that opens its own transactions: its result, the crash or its error."""
-    try:
-        return runner.run(call())
-    except Crash as crash:
-        return crash
-    except AppError as error:
-        return error
+from tests.integration.payments_machine_support import (
+    MINIMUM,
+    USD,
+    Crash,
+    Order,
+    Outstanding,
+    Payout,
+    Runner,
+    attempt,
+    commits_that_can_die,
+    crashes,
+    read_money,
+)
 
 
 class PaymentsMachine(RuleBasedStateMachine):
@@ -580,32 +416,14 @@ class PaymentsMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_is_conserved(self) -> None:
-        async def work(session: AsyncSession) -> Any:
-            accounts_ = list(await session.scalars(select(LedgerAccount)))
-            sums = {
-                row[0]: int(row[1])
-                for row in await session.execute(
-                    select(LedgerTransfer.kind, func.sum(LedgerTransfer.total)).group_by(
-                        LedgerTransfer.kind
-                    )
-                )
-            }
-            provider = await session.execute(
-                select(
-                    func.coalesce(func.sum(SandboxCharge.amount_captured), 0),
-                    func.coalesce(func.sum(SandboxCharge.amount_refunded), 0),
-                )
-            )
-            mismatches = await verify_captures_match_ledger(session=session)
-            return accounts_, sums, provider.one(), mismatches
-
-        accounts_, sums, (captured, refunded), mismatches = self.runner.unit(work)
-        posted: dict[str, int] = {}
-        pending: dict[str, int] = {}
-        for account in accounts_:
-            balance = ledger.balance_out(account)
-            posted[account.kind] = posted.get(account.kind, 0) + balance.posted
-            pending[account.kind] = pending.get(account.kind, 0) + balance.pending
+        money = self.runner.run(read_money())
+        accounts_, sums, posted, pending = (
+            money.accounts,
+            money.transfer_totals,
+            money.posted,
+            money.pending,
+        )
+        captured, refunded, mismatches = money.captured, money.refunded, money.mismatches
         paid_out = sums.get(TransferKind.PAYOUT_COMPLETED.value, 0)
         holds = sums.get(TransferKind.PAYMENT_HOLD.value, 0)
         refunds = sums.get(TransferKind.ORDER_REFUND.value, 0)
@@ -653,136 +471,35 @@ def test_payments_and_the_ledger_survive_crashes_between_provider_and_commit() -
     PaymentsMachine.runner = runner
     payments.set_provider(runner.provider)
     sandbox_tasks.set_delivery_transport(runner.transport)
-    # Every payments module that opens its own transactions around a provider call.
-    dying_modules = (charging, settlement, refunds)
-    real_unit_of_work = refunds.unit_of_work
-    assert all(module.unit_of_work is real_unit_of_work for module in dying_modules)
-
-    @asynccontextmanager
-    async def dying_unit_of_work() -> AsyncIterator[AsyncSession]:
-        async with real_unit_of_work() as session:
-            yield session
-            runner.switch.before_commit()
-
-    for module in dying_modules:
-        module.unit_of_work = dying_unit_of_work  # type: ignore[attr-defined]
     try:
+        with commits_that_can_die(runner):
 
-        async def payer(session: AsyncSession) -> User:
-            data = SignupIn(email="payer@example.com", handle="payer", password="a long password 1")
-            return await accounts.sign_up(data, session=session)
+            async def payer(session: AsyncSession) -> User:
+                data = SignupIn(
+                    email="payer@example.com", handle="payer", password="a long password 1"
+                )
+                return await accounts.sign_up(data, session=session)
 
-        PaymentsMachine.payer = runner.unit(payer)
+            PaymentsMachine.payer = runner.unit(payer)
 
-        async def card(session: AsyncSession) -> str:
-            method = await payments.save_payment_method(
-                PaymentsMachine.payer, number="4242424242424242", exp_month=12, exp_year=2099,
-                cvc="123", session=session,
-            )  # fmt: skip
-            return method.token
+            async def card(session: AsyncSession) -> str:
+                method = await payments.save_payment_method(
+                    PaymentsMachine.payer, number="4242424242424242", exp_month=12, exp_year=2099,
+                    cvc="123", session=session,
+                )  # fmt: skip
+                return method.token
 
-        PaymentsMachine.card = runner.unit(card)
-        run_state_machine_as_test(
-            PaymentsMachine,
-            settings=settings(
-                max_examples=20,
-                stateful_step_count=40,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-            ),
-        )
+            PaymentsMachine.card = runner.unit(card)
+            run_state_machine_as_test(
+                PaymentsMachine,
+                settings=settings(
+                    max_examples=20,
+                    stateful_step_count=40,
+                    deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+                ),
+            )
     finally:
-        for module in dying_modules:
-            module.unit_of_work = real_unit_of_work  # type: ignore[attr-defined]
         payments.set_provider(None)
         sandbox_tasks.set_delivery_transport(None)
         runner.close()
-
-
-class LosingRefundAnswers:
-    """The sandbox over HTTP, whose answers to refunds are lost after it refunded."""
-
-    def __init__(self, inner: SandboxProvider) -> None:
-        self.inner, self.name, self.lose = inner, inner.name, True
-
-    async def refund(
-        self, charge_id: str, *, amount: Money, idempotency_key: str
-    ) -> tuple[ChargeSnapshot, RefundSnapshot]:
-        answer = await self.inner.refund(charge_id, amount=amount, idempotency_key=idempotency_key)
-        if self.lose:
-            raise ProviderTimeout("the answer was lost")
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-async def test_a_refund_retried_after_its_answer_was_lost_refunds_once(
-    app: Any, client: httpx.AsyncClient
-) -> None:
-    from tests.api.test_accounts_auth import signup
-    from tests.api.test_payments_intents import PAY, make_admin, pay
-
-    transport = httpx.ASGITransport(app=app)
-    sandbox = SandboxProvider("http://testserver/sandbox", transport=transport)
-    losing = LosingRefundAnswers(sandbox)
-    payments.set_provider(losing)
-    sandbox_tasks.set_delivery_transport(transport)
-    try:
-        await signup(client)
-        await make_admin(client, "jane")
-        intent = await pay(client)
-        assert (await client.post(f"{PAY}/intents/{intent['id']}/capture")).status_code == 200
-        url, key = f"{PAY}/intents/{intent['id']}/refunds", {"Idempotency-Key": "refund-1"}
-        lost = await client.post(url, json={"amount": 700}, headers=key)
-        assert lost.status_code == 502, lost.text
-        # The refund is held back while nobody knows its outcome: no second refund of it.
-        too_much = await client.post(url, json={"amount": 1900}, headers={"Idempotency-Key": "x"})
-        assert too_much.status_code == 422, too_much.text
-        losing.lose = False
-        retried = await client.post(url, json={"amount": 700}, headers=key)
-        assert retried.status_code == 201, retried.text
-        assert retried.json()["intent"]["amount_refunded"] == 700
-        # Late webhooks and the job change nothing more.
-        await sandbox_tasks.deliver_pending_events()
-        await webhooks.reconcile_processing_intents(older_than=timedelta(0))
-        async with unit_of_work() as session:
-            refunded = await session.scalar(select(func.sum(SandboxRefund.amount)))
-            stored = list(await session.scalars(select(PaymentRefund)))
-            transfers = await session.scalar(
-                select(func.count()).where(LedgerTransfer.kind == TransferKind.ORDER_REFUND.value)
-            )
-            assert await ledger.verify_ledger(session=session) == []
-        assert refunded == 700 and transfers == 1
-        assert [(r.amount, r.status) for r in stored] == [(700, "succeeded")]
-    finally:
-        payments.set_provider(None)
-        sandbox_tasks.set_delivery_transport(None)
-
-
-async def test_a_refund_whose_answer_was_lost_is_settled_by_the_job(
-    app: Any, client: httpx.AsyncClient
-) -> None:
-    from tests.api.test_accounts_auth import signup
-    from tests.api.test_payments_intents import PAY, get_intent, make_admin, pay
-
-    transport = httpx.ASGITransport(app=app)
-    losing = LosingRefundAnswers(SandboxProvider("http://testserver/sandbox", transport=transport))
-    payments.set_provider(losing)
-    try:
-        await signup(client)
-        await make_admin(client, "jane")
-        intent = await pay(client)
-        assert (await client.post(f"{PAY}/intents/{intent['id']}/capture")).status_code == 200
-        url = f"{PAY}/intents/{intent['id']}/refunds"
-        lost = await client.post(url, json={"amount": 2599}, headers={"Idempotency-Key": "r"})
-        assert lost.status_code == 502, lost.text
-        assert (await get_intent(client, intent["id"]))["status"] == "captured"
-        assert await webhooks.reconcile_processing_intents(older_than=timedelta(0)) == 1
-        settled = await get_intent(client, intent["id"])
-        assert settled["status"] == "refunded" and settled["amount_refunded"] == 2599
-        async with unit_of_work() as session:
-            assert await ledger.verify_ledger(session=session) == []
-            assert await verify_captures_match_ledger(session=session) == []
-    finally:
-        payments.set_provider(None)
