@@ -13,12 +13,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Select, bindparam, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, raiseload
+from sqlalchemy.orm import raiseload
 
 from clipcart.accounts import domain
+from clipcart.accounts.callers import resolve_api_token as resolve_api_token
+from clipcart.accounts.callers import resolve_session as resolve_session
 from clipcart.accounts.errors import InvalidCredentials, TwoFactorRequired
 from clipcart.accounts.models import ApiToken, AuthSession, User, UserRole
 from clipcart.accounts.schemas import ApiTokenIn, LoginIn, ProfileIn, SignupIn
@@ -232,48 +241,6 @@ async def start_session(
     return auth_session, raw_token
 
 
-# Every request resolves its caller: these statements are built once (building one costs about
-# as much as running it), a request only binds the secret's hash, and the user's roles come in
-# the same statement (joined) rather than in a second one.
-_LIVE_SESSION = (
-    select(AuthSession)
-    .where(AuthSession.token_hash == bindparam("token_hash"), AuthSession.ended_at.is_(None))
-    .options(joinedload(AuthSession.user).joinedload(User.roles))
-)
-_LIVE_API_TOKEN = (
-    select(ApiToken)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
-    .options(joinedload(ApiToken.user).joinedload(User.roles))
-)
-
-
-async def _one_live(statement: Select[Any], raw_token: str, session: AsyncSession) -> Any:
-    rows = await session.scalars(statement, {"token_hash": hash_token(raw_token)})
-    return rows.unique().one_or_none()  # one row per role: unique() folds them
-
-
-async def resolve_session(raw_token: str, *, session: AsyncSession) -> AuthSession | None:
-    """The live session for a cookie token, touching its last-seen time; None if expired."""
-    if not raw_token or len(raw_token) > 128:
-        return None
-    auth_session: AuthSession | None = await _one_live(_LIVE_SESSION, raw_token, session)
-    if auth_session is None or not auth_session.user.is_active:
-        return None
-    settings = get_settings()
-    now = clock.now()
-    if domain.session_expired(
-        created_at=auth_session.created_at,
-        last_seen_at=auth_session.last_seen_at,
-        now=now,
-        idle_timeout=settings.session_idle_timeout_seconds,
-        absolute_timeout=settings.session_absolute_timeout_seconds,
-    ):
-        return None
-    if domain.due_for_touch(auth_session.last_seen_at, now):
-        auth_session.last_seen_at = now
-    return auth_session
-
-
 async def end_session(raw_token: str, *, session: AsyncSession) -> None:
     """Log out the browser holding this cookie token."""
     await session.execute(
@@ -449,21 +416,6 @@ async def revoke_api_token(user: User, token_id: uuid.UUID, *, session: AsyncSes
         raise NotFound("There is no such token.", code="token_not_found")
     token.revoked_at = clock.now()
     await session.flush()
-
-
-async def resolve_api_token(raw_token: str, *, session: AsyncSession) -> ApiToken | None:
-    """The live token for a bearer secret, touching its last-used time; None otherwise."""
-    if not raw_token or len(raw_token) > 128:
-        return None
-    token: ApiToken | None = await _one_live(_LIVE_API_TOKEN, raw_token, session)
-    now = clock.now()
-    if token is None or not token.user.is_active:
-        return None
-    if token.expires_at is not None and token.expires_at <= now:
-        return None
-    if domain.due_for_touch(token.last_used_at, now):
-        token.last_used_at = now
-    return token
 
 
 _USERS_BY_ID = select(User).where(User.id.in_(bindparam("user_ids", expanding=True)))
