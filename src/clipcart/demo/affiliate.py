@@ -1,6 +1,7 @@
 """Demo affiliate data: the demo shop opens products to creators, the demo creator has a video
 tagging one (rate locked), a month of views and taps, and a commission in each state (awaiting
-payment, pending, available, clawed back) held, released or refunded through the ledger.
+payment, pending, available, clawed back) held, released or refunded through the ledger, each
+posting dated when that happened (demo/timeline.py).
 
 `seed_affiliate_story` is reusable (the browser test seeds a creator center with it);
 `seed_demo_affiliate` finds the demo creator and shop and seeds once."""
@@ -8,8 +9,12 @@ payment, pending, available, clawed back) held, released or refunded through the
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +26,7 @@ from clipcart.catalog.models import Product
 from clipcart.core import clock
 from clipcart.core.ids import new_id
 from clipcart.core.money import Money
+from clipcart.demo.timeline import Timeline
 from clipcart.ledger import service as ledger
 from clipcart.media.models import Video, VideoTag
 from clipcart.recs.domain import EVENT_TYPE_CODES, SURFACE_CODES
@@ -40,6 +46,14 @@ SALES = (
     (3, domain.PENDING, 1, 2),
     (0, domain.AWAITING_PAYMENT, 0, 1),
 )
+RELEASED_AFTER = timedelta(days=8)  # delivered a day or so after payment, then the window closed
+CLAWED_BACK_AFTER = timedelta(days=4, hours=5)  # delivered, sent back, refunded
+
+
+class SessionStep(Protocol):
+    """A step of the story that writes in the session it is given."""
+
+    def __call__(self, *, session: AsyncSession) -> Awaitable[None]: ...
 
 
 def _price(product: Product) -> int:
@@ -88,84 +102,129 @@ def _events(creator_video: Video, product: Product) -> list[RecsEvent]:
     return rows
 
 
-async def _sale(
-    *,
-    creator: User,
-    shop: Shop,
-    product: Product,
-    video: Video,
-    rate_bp: int,
-    days_ago: int,
-    status: str,
-    units: int,
-    session: AsyncSession,
-) -> None:
-    now = clock.now()
-    order_id, line_id = new_id(), new_id()
-    order_ref = f"order:{order_id}"
-    total = _price(product) * units
-    amount = domain.commission_amount(total, rate_bp)
-    at = now - timedelta(days=days_ago, hours=2)
-    row = Commission(
-        order_id=order_id,
-        order_line_id=line_id,
-        order_number=f"CC-DEMO{days_ago:02d}{units}",
-        shop_id=shop.id,
-        product_id=product.id,
-        product_title=product.title,
-        creator_id=creator.id,
-        currency=product.currency,
-        line_total=total,
-        net_amount=total,
-        rate_bp=rate_bp,
-        amount=amount,
-        clawed_back=0,
-        status=status,
-        source_kind="video",
-        source_video_id=video.id,
-        source_event_id=uuid.uuid4(),
-        source_at=at - timedelta(minutes=20),
-        created_at=at,
-        available_at=now - timedelta(days=max(days_ago - 8, 0)) if status == "available" else None,
-    )
-    session.add(row)
-    if status == domain.AWAITING_PAYMENT:
-        await session.flush()
-        return
-    await ledger.plan_creator_shares(
-        order_ref=order_ref,
-        shares=[ledger.ShareIn(str(line_id), creator.id, total, amount)],
-        session=session,
-    )
-    await ledger.hold_payment(
-        order_ref=order_ref,
-        amount=Money(total, product.currency),
-        shop_id=shop.id,
-        commission=Money(amount, product.currency),
-        fee_rate=FEE_RATE,
-        session=session,
-    )
-    if status == domain.AVAILABLE:
-        await ledger.release_order_funds(order_ref=order_ref, session=session)
-    elif status == domain.CLAWED_BACK:
-        await ledger.claim_line_refunds(
-            order_ref=order_ref, claims={str(line_id): total}, session=session
+@dataclass(frozen=True)
+class _Sale:
+    """One attributed sale and its commission, told in steps at the moments they happened:
+    paid (the commission is recorded and the money held), then released when the return
+    window closed, or refunded and the commission clawed back."""
+
+    creator_id: uuid.UUID
+    shop_id: uuid.UUID
+    product_id: uuid.UUID
+    product_title: str
+    currency: str
+    video_id: uuid.UUID
+    rate_bp: int
+    days_ago: int
+    status: str
+    units: int
+    total: int
+    told_at: datetime  # the story's "now": the sale's moments count back from it
+    order_id: uuid.UUID = field(default_factory=new_id)
+    line_id: uuid.UUID = field(default_factory=new_id)
+
+    @property
+    def amount(self) -> int:
+        """The commission on the sale."""
+        return domain.commission_amount(self.total, self.rate_bp)
+
+    @property
+    def order_ref(self) -> str:
+        """The ledger's reference for the sale's order."""
+        return f"order:{self.order_id}"
+
+    def moments(self) -> list[tuple[datetime, SessionStep]]:
+        """Each step of the sale at the moment it happened, oldest first."""
+        paid_at = self.told_at - timedelta(days=self.days_ago, hours=2)
+        steps: list[tuple[datetime, SessionStep]] = [(paid_at, self.pay)]
+        if self.status == domain.AVAILABLE:
+            steps.append((min(paid_at + RELEASED_AFTER, self.told_at), self.release))
+        elif self.status == domain.CLAWED_BACK:
+            steps.append((paid_at + CLAWED_BACK_AFTER, self.claw_back))
+        return steps
+
+    async def pay(self, *, session: AsyncSession) -> None:
+        """The buyer paid: the commission is recorded and the order's money held in escrow."""
+        moments = [moment for moment, _ in self.moments()]
+        paid_at, last = moments[0], moments[-1]
+        row = Commission(
+            order_id=self.order_id,
+            order_line_id=self.line_id,
+            order_number=f"CC-DEMO{self.days_ago:02d}{self.units}",
+            shop_id=self.shop_id,
+            product_id=self.product_id,
+            product_title=self.product_title,
+            creator_id=self.creator_id,
+            currency=self.currency,
+            line_total=self.total,
+            net_amount=self.total,
+            rate_bp=self.rate_bp,
+            amount=self.amount,
+            clawed_back=self.amount if self.status == domain.CLAWED_BACK else 0,
+            status=self.status,
+            source_kind="video",
+            source_video_id=self.video_id,
+            source_event_id=uuid.uuid4(),
+            source_at=paid_at - timedelta(minutes=20),
+            created_at=paid_at,
+            updated_at=last,  # the row is written once, in the state the story ends in
+            available_at=last if self.status == domain.AVAILABLE else None,
         )
-        await ledger.refund_order(
-            order_ref=order_ref,
-            amount=Money(total, product.currency),
-            refund_ref=f"demo-return-{line_id}",
+        session.add(row)
+        if self.status == domain.AWAITING_PAYMENT:
+            await session.flush()
+            return
+        await ledger.plan_creator_shares(
+            order_ref=self.order_ref,
+            shares=[ledger.ShareIn(str(self.line_id), self.creator_id, self.total, self.amount)],
             session=session,
         )
-        row.clawed_back = amount
-    await session.flush()
+        await ledger.hold_payment(
+            order_ref=self.order_ref,
+            amount=Money(self.total, self.currency),
+            shop_id=self.shop_id,
+            commission=Money(self.amount, self.currency),
+            fee_rate=FEE_RATE,
+            session=session,
+        )
+        await session.flush()
+
+    async def release(self, *, session: AsyncSession) -> None:
+        """The return window closed: the shop's and the creator's shares are released."""
+        await ledger.release_order_funds(order_ref=self.order_ref, session=session)
+
+    async def claw_back(self, *, session: AsyncSession) -> None:
+        """The buyer sent it back: refunded, and the commission clawed back."""
+        await ledger.claim_line_refunds(
+            order_ref=self.order_ref, claims={str(self.line_id): self.total}, session=session
+        )
+        await ledger.refund_order(
+            order_ref=self.order_ref,
+            amount=Money(self.total, self.currency),
+            refund_ref=f"demo-return-{self.line_id}",
+            session=session,
+        )
+
+
+async def _in_own_unit_of_work(step: SessionStep) -> None:
+    from clipcart.core.db import unit_of_work
+
+    async with unit_of_work() as session:
+        await step(session=session)
 
 
 async def seed_affiliate_story(
-    *, creator: User, shop: Shop, products: list[Product], session: AsyncSession
+    *,
+    creator: User,
+    shop: Shop,
+    products: list[Product],
+    session: AsyncSession,
+    timeline: Timeline | None = None,
 ) -> None:
     """Collaborations on the shop's products, the creator's tagged video with a month of
-    views and taps, and sales in every commission state, through the ledger."""
+    views and taps, and sales in every commission state, through the ledger, each sale's
+    steps dated when they happened: planned on `timeline` (each step then writes in its own
+    transaction), or without one played at once, in time order, in `session`."""
     now = clock.now()
     open_one = Collaboration(
         shop_id=shop.id,
@@ -220,24 +279,37 @@ async def seed_affiliate_story(
         )
     session.add_all(_events(video, products[0]))
     await session.flush()
+    own = timeline is None
+    plan = Timeline(now) if timeline is None else timeline
     for days_ago, status, index, units in SALES:
         product = products[min(index, len(products) - 1)]
         collaboration = collaborations[min(index, len(collaborations) - 1)]
-        await _sale(
-            creator=creator,
-            shop=shop,
-            product=product,
-            video=video,
+        sale = _Sale(
+            creator_id=creator.id,
+            shop_id=shop.id,
+            product_id=product.id,
+            product_title=product.title,
+            currency=product.currency,
+            video_id=video.id,
             rate_bp=collaboration.rate_bp,
             days_ago=days_ago,
             status=status,
             units=units,
-            session=session,
+            total=_price(product) * units,
+            told_at=plan.now,
         )
+        for moment, step in sale.moments():
+            plan.add(
+                moment,
+                partial(step, session=session) if own else partial(_in_own_unit_of_work, step),
+            )
+    if own:
+        await plan.run()
 
 
-async def seed_demo_affiliate(session: AsyncSession) -> None:
-    """Seed the demo creator's affiliate story with the demo shop, once."""
+async def seed_demo_affiliate(session: AsyncSession, *, timeline: Timeline) -> None:
+    """Seed the demo creator's affiliate story with the demo shop, once; its sales are
+    planned on `timeline`."""
     from clipcart.demo.catalog import DEMO_SHOP_HANDLE
 
     creator = await session.scalar(select(User).where(User.handle == DEMO_CREATOR_HANDLE))
@@ -256,4 +328,6 @@ async def seed_demo_affiliate(session: AsyncSession) -> None:
         )
     )
     if products:
-        await seed_affiliate_story(creator=creator, shop=shop, products=products, session=session)
+        await seed_affiliate_story(
+            creator=creator, shop=shop, products=products, session=session, timeline=timeline
+        )

@@ -1,13 +1,16 @@
 """Demo commerce: the buyer's address and saved card, the starter tax table, a shop coupon, a
 flash deal, and a few orders in different states placed and paid through the services, so the
-seller center and the buyer's orders page have something to show. Adds nothing on a rerun."""
+seller center and the buyer's orders page have something to show. Each order's steps are planned
+on the demo's timeline at the moments they happened. Adds nothing on a rerun."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipcart.accounts.models import User
 from clipcart.catalog.models import Product, Variant
 from clipcart.core import clock
+from clipcart.demo.timeline import Timeline
 from clipcart.shops.models import Shop
 
 DEMO_COUPON = "WELCOME10"
@@ -33,6 +37,7 @@ SANDBOX_CARD = "4242424242424242"
 # (how long ago it was placed, how far along it got): shipped a day after payment, delivered
 # two days after that; "completed" orders are older than the return window; "refunded" was
 # sent back after delivery, "cancelled" by the buyer before it shipped (both refunded).
+# Each step is dated when it happened (demo/timeline.py), so are the ledger's postings.
 DEMO_ORDERS: tuple[tuple[timedelta, str], ...] = (
     (timedelta(days=12), "completed"),
     (timedelta(days=8), "refunded"),
@@ -41,10 +46,16 @@ DEMO_ORDERS: tuple[tuple[timedelta, str], ...] = (
     (timedelta(days=2), "shipped"),
     (timedelta(hours=3), "paid"),
 )
+CARD_SAVED_BEFORE = timedelta(hours=1)
+CANCELLED_AFTER = timedelta(hours=2)
+SHIPPED_AFTER = timedelta(days=1)
+DELIVERED_AFTER = timedelta(days=2)
+RETURN_ASKED_AFTER = timedelta(days=1)
+RETURN_REFUNDED_AFTER = timedelta(days=3, hours=4)  # two days and more to come back
 
 
 @asynccontextmanager
-async def _in_process_sandbox() -> AsyncIterator[None]:
+async def in_process_sandbox() -> AsyncIterator[None]:
     """The payment sandbox reached in-process: the server is not running while seeding."""
     import httpx
 
@@ -60,19 +71,12 @@ async def _in_process_sandbox() -> AsyncIterator[None]:
         payments.set_provider(None)
 
 
-@asynccontextmanager
-async def clock_at(moment: datetime) -> AsyncIterator[clock.FrozenClock]:
-    """Run the block as if it were `moment` (the clock moves only when told)."""
-    frozen = clock.FrozenClock(moment)
-    previous = clock.set_clock(frozen)
-    try:
-        yield frozen
-    finally:
-        clock.set_clock(previous)
-
-
-async def seed_demo_commerce(*, buyer_email: str, seller_email: str, shop_handle: str) -> int:
-    """Everything commerce the demo shows, once; how many orders were placed."""
+async def plan_demo_commerce(
+    timeline: Timeline, *, buyer_email: str, seller_email: str, shop_handle: str
+) -> int:
+    """Everything commerce the demo shows, once: the buyer's address and card, the coupon and
+    the deal now, and the orders' histories planned on `timeline` (run it inside
+    `in_process_sandbox`); how many orders were planned."""
     from clipcart.commerce import address_book, tax_rates
     from clipcart.commerce.models import Order
     from clipcart.commerce.promotion_schemas import AddressIn
@@ -99,19 +103,14 @@ async def seed_demo_commerce(*, buyer_email: str, seller_email: str, shop_handle
         )
     if placed_before:
         return 0
-    async with _in_process_sandbox():
-        if not has_card:
-            async with unit_of_work() as session:
-                await payments.save_payment_method(
-                    buyer, number=SANDBOX_CARD, exp_month=12, exp_year=2099, cvc="123",
-                    session=session,
-                )  # fmt: skip
-        variants = await _variants_to_order(shop.id, len(DEMO_ORDERS))
-        placed = 0
-        for (age, status), variant in zip(DEMO_ORDERS, variants, strict=False):
-            await _demo_order(buyer, seller, variant, placed_ago=age, status=status)
-            placed += 1
-    return placed
+    oldest = timeline.now - max(age for age, _ in DEMO_ORDERS)
+    if not has_card:  # the buyer saved the card a little before their first order
+        timeline.add(oldest - CARD_SAVED_BEFORE, partial(_save_card, buyer))
+    variants = await _variants_to_order(shop.id, len(DEMO_ORDERS))
+    for (age, status), variant in zip(DEMO_ORDERS, variants, strict=False):
+        story = DemoOrder(buyer=buyer, seller=seller, variant_id=variant.id, status=status)
+        story.plan(timeline, placed_at=timeline.now - age)
+    return min(len(DEMO_ORDERS), len(variants))
 
 
 async def _ensure_coupon(shop: Shop, *, session: AsyncSession) -> None:
@@ -197,25 +196,71 @@ async def _variants_to_order(shop_id: uuid.UUID, count: int) -> Sequence[Variant
         return list(chosen.values())[:count]
 
 
-async def _demo_order(
-    buyer: User, seller: User, variant: Variant, *, placed_ago: timedelta, status: str
-) -> None:
-    """Place and pay one order `placed_ago`, then take it as far as `status`."""
-    from clipcart.commerce import checkout, fulfilment, orders, payment
-    from clipcart.commerce.schemas import CheckoutIn, CheckoutItemIn, QuoteIn
+async def _save_card(buyer: User) -> None:
+    """The buyer saves the sandbox card (the provider tokenises it)."""
     from clipcart.core.db import unit_of_work
     from clipcart.payments import service as payments
 
-    now = clock.now()
-    async with clock_at(now - placed_ago) as frozen:
-        items = [CheckoutItemIn(variant_id=variant.id, quantity=1)]
+    async with unit_of_work() as session:
+        await payments.save_payment_method(
+            buyer, number=SANDBOX_CARD, exp_month=12, exp_year=2099, cvc="123", session=session
+        )
+
+
+@dataclass
+class DemoOrder:
+    """One demo order's life, planned step by step at the moments it happened: placed and
+    paid, shipped a day later, delivered two days after that, then returned, or completed
+    when the return window closed (which releases its money)."""
+
+    buyer: User
+    seller: User
+    variant_id: uuid.UUID
+    status: str
+    order_id: uuid.UUID | None = None
+    return_id: uuid.UUID | None = None
+
+    def plan(self, timeline: Timeline, *, placed_at: datetime) -> None:
+        """Put this order's steps on `timeline`, as far as its status goes."""
+        timeline.add(placed_at, self.place_and_pay)
+        if self.status == "paid":
+            return
+        if self.status == "cancelled":
+            timeline.add(placed_at + CANCELLED_AFTER, self.cancel)
+            return
+        shipped_at = placed_at + SHIPPED_AFTER
+        timeline.add(shipped_at, self.ship)
+        if self.status == "shipped":
+            return
+        delivered_at = shipped_at + DELIVERED_AFTER
+        timeline.add(delivered_at, self.deliver)
+        if self.status == "refunded":
+            timeline.add(delivered_at + RETURN_ASKED_AFTER, self.ask_return)
+            timeline.add(delivered_at + RETURN_REFUNDED_AFTER, self.refund_return)
+        elif self.status == "completed":
+            from clipcart.commerce.config import get_commerce_settings
+
+            window = timedelta(days=get_commerce_settings().return_window_days)
+            closed_at = delivered_at + window + timedelta(hours=1)
+            # A return window configured longer than the order's age leaves it delivered.
+            if closed_at <= timeline.now:
+                timeline.add(closed_at, self.complete)
+
+    async def place_and_pay(self) -> None:
+        """Check out one unit with the saved card and pay."""
+        from clipcart.commerce import checkout, payment
+        from clipcart.commerce.schemas import CheckoutIn, CheckoutItemIn, QuoteIn
+        from clipcart.core.db import unit_of_work
+        from clipcart.payments import service as payments
+
+        items = [CheckoutItemIn(variant_id=self.variant_id, quantity=1)]
         async with unit_of_work() as session:
-            card = (await payments.list_payment_methods(buyer.id, session=session))[0].token
+            card = (await payments.list_payment_methods(self.buyer.id, session=session))[0].token
             quote = await checkout.quote_checkout(
-                buyer, QuoteIn(items=items, payment_method=card), session=session
+                self.buyer, QuoteIn(items=items, payment_method=card), session=session
             )
             placed = await checkout.place_checkout(
-                buyer,
+                self.buyer,
                 CheckoutIn(
                     items=items, payment_method=card, expected_total=quote.grand_total.amount
                 ),
@@ -223,69 +268,89 @@ async def _demo_order(
             )
         async with unit_of_work() as session:
             await payment.pay_checkout(
-                buyer, placed.checkout_id, payment_method=card, session=session
+                self.buyer, placed.checkout_id, payment_method=card, session=session
             )
-        order_id = placed.orders[0].id
-        if status == "paid":
-            return
-        if status == "cancelled":
-            await _cancel(order_id, buyer)
-            return
-        frozen.advance(timedelta(days=1))
+        self.order_id = placed.orders[0].id
+
+    async def ship(self) -> None:
+        """The seller ships it with a tracking number."""
+        from clipcart.commerce import fulfilment, orders
+        from clipcart.core.db import unit_of_work
+
         async with unit_of_work() as session:
-            order = await orders.get_order(order_id, session=session, lock=True)
+            order = await orders.get_order(self._id(), session=session, lock=True)
             await fulfilment.ship_order(
                 order,
                 carrier="usps",
                 tracking_number=f"9400{order.number[3:]}",
-                actor=seller,
+                actor=self.seller,
                 session=session,
             )
-        if status == "shipped":
-            return
-        frozen.advance(timedelta(days=2))
+
+    async def deliver(self) -> None:
+        """The buyer confirms delivery: the return window opens."""
+        from clipcart.commerce import fulfilment, orders
+        from clipcart.core.db import unit_of_work
+
         async with unit_of_work() as session:
-            order = await orders.get_order(order_id, session=session, lock=True)
-            await fulfilment.confirm_delivery(order, actor=buyer, session=session)
-        if status == "refunded":
-            frozen.advance(timedelta(days=1))
-            await _send_back(order_id, buyer, seller)
-            return
-    if status == "completed":
+            order = await orders.get_order(self._id(), session=session, lock=True)
+            await fulfilment.confirm_delivery(order, actor=self.buyer, session=session)
+
+    async def complete(self) -> None:
+        """The return window is over: the order completes and its money is released."""
+        from clipcart.commerce import fulfilment
+        from clipcart.core.db import unit_of_work
+
         async with unit_of_work() as session:
-            await fulfilment.complete_order(order_id, session=session)
+            await fulfilment.complete_order(self._id(), session=session)
 
+    async def cancel(self) -> None:
+        """The buyer cancels the paid order before it ships; the refund follows the commit."""
+        from clipcart.commerce import cancelling, orders
+        from clipcart.core.db import unit_of_work
 
-async def _cancel(order_id: uuid.UUID, buyer: User) -> None:
-    """The buyer cancels a paid order before it ships; the refund follows the commit."""
-    from clipcart.commerce import cancelling, orders
-    from clipcart.core.db import unit_of_work
+        async with unit_of_work() as session:
+            order = await orders.get_order(self._id(), session=session, lock=True)
+            cancellation = await cancelling.cancel_order(
+                order, actor=self.buyer, reason="Ordered the wrong size", session=session
+            )
+        await cancelling.finish_cancellation(cancellation)
 
-    async with unit_of_work() as session:
-        order = await orders.get_order(order_id, session=session, lock=True)
-        cancellation = await cancelling.cancel_order(
-            order, actor=buyer, reason="Ordered the wrong size", session=session
-        )
-    await cancelling.finish_cancellation(cancellation)
+    async def ask_return(self) -> None:
+        """The buyer asks to send the whole order back and the seller approves."""
+        from clipcart.commerce import orders, returns
+        from clipcart.core.db import unit_of_work
 
+        async with unit_of_work() as session:
+            order = await orders.get_order(self._id(), session=session, lock=True)
+            lines = await orders.list_order_lines(order.id, session=session)
+            request = await returns.request_return(
+                order,
+                buyer=self.buyer,
+                lines_in=[returns.ReturnLineIn(line.id, line.quantity) for line in lines],
+                reason="not_as_described",
+                details="The colour is darker than in the video.",
+                session=session,
+            )
+            await returns.approve_return(request, order, actor=self.seller, session=session)
+            self.return_id = request.id
 
-async def _send_back(order_id: uuid.UUID, buyer: User, seller: User) -> None:
-    """The buyer returns a delivered order: asked, approved, received, refunded."""
-    from clipcart.commerce import orders, returns
-    from clipcart.core.db import unit_of_work
+    async def refund_return(self) -> None:
+        """The parcel is back at the shop: received and refunded."""
+        from clipcart.commerce import returns
+        from clipcart.commerce.models import ReturnRequest
+        from clipcart.core.db import unit_of_work
 
-    async with unit_of_work() as session:
-        order = await orders.get_order(order_id, session=session, lock=True)
-        lines = await orders.list_order_lines(order_id, session=session)
-        request = await returns.request_return(
-            order,
-            buyer=buyer,
-            lines_in=[returns.ReturnLineIn(line.id, line.quantity) for line in lines],
-            reason="not_as_described",
-            details="The colour is darker than in the video.",
-            session=session,
-        )
-        await returns.approve_return(request, order, actor=seller, session=session)
-        await returns.receive_return(request, session=session)
-        return_id = request.id
-    await returns.refund_return(return_id)
+        if self.return_id is None:
+            raise RuntimeError("the demo refunds a return before it was asked for")
+        async with unit_of_work() as session:
+            request = await session.get(ReturnRequest, self.return_id)
+            if request is None:
+                raise RuntimeError("the demo's return request is gone")
+            await returns.receive_return(request, session=session)
+        await returns.refund_return(self.return_id)
+
+    def _id(self) -> uuid.UUID:
+        if self.order_id is None:  # planned steps run in time order, placing first
+            raise RuntimeError("a demo order step ran before the order was placed")
+        return self.order_id

@@ -32,11 +32,13 @@ async def seed_demo() -> list[tuple[str, str, str]]:
     from clipcart.accounts import service
     from clipcart.accounts.models import User
     from clipcart.accounts.schemas import SignupIn
+    from clipcart.core import clock
     from clipcart.core.db import unit_of_work
     from clipcart.demo.affiliate import seed_demo_affiliate
     from clipcart.demo.catalog import DEMO_SHOP_HANDLE, seed_demo_shop
-    from clipcart.demo.commerce import seed_demo_commerce
-    from clipcart.demo.payouts import seed_demo_payouts
+    from clipcart.demo.commerce import in_process_sandbox, plan_demo_commerce
+    from clipcart.demo.payouts import plan_demo_payouts
+    from clipcart.demo.timeline import Timeline
     from clipcart.demo.videos import seed_demo_videos
 
     rows: list[tuple[str, str, str]] = []
@@ -59,18 +61,26 @@ async def seed_demo() -> list[tuple[str, str, str]]:
                 await seed_demo_shop(user, session=session)
                 await session.flush()
                 await seed_demo_videos(user, count=DEMO_VIDEO_COUNT, session=session)
-    await seed_demo_commerce(
+    # The shop's past (orders, the creator's sales, payouts) is planned now and played in the
+    # order it happened, so every posting is dated when its business event took place.
+    timeline = Timeline(clock.now())
+    await plan_demo_commerce(
+        timeline,
         buyer_email=DEMO_ACCOUNTS[0][2],
         seller_email=DEMO_ACCOUNTS[2][2],
         shop_handle=DEMO_SHOP_HANDLE,
     )
     async with unit_of_work() as session:  # the creator's affiliate story with the demo shop
-        await seed_demo_affiliate(session)
-    await seed_demo_payouts(  # from the balances the orders and commissions left
+        await seed_demo_affiliate(session, timeline=timeline)
+    await plan_demo_payouts(  # from the balances the orders and commissions left
+        timeline,
         seller_email=DEMO_ACCOUNTS[2][2],
         shop_handle=DEMO_SHOP_HANDLE,
         creator_handle=DEMO_ACCOUNTS[1][3],
     )
+    if len(timeline):  # nothing planned on a rerun
+        async with in_process_sandbox():
+            await timeline.run()
     return rows
 
 
