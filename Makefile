@@ -72,7 +72,7 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	@rc=0; \
 	echo "ruff check ."; $(BIN)/ruff check . || rc=1; \
 	echo "ruff format --check ."; $(BIN)/ruff format --check . || rc=1; \
-	echo "mypy -p clipcart -p bench"; $(BIN)/mypy -p clipcart -p bench || rc=1; \
+	echo "mypy -p clipcart -p bench -p tests"; $(BIN)/mypy -p clipcart -p bench -p tests || rc=1; \
 	exit $$rc
 
 format: $(STAMP) ## Format and auto-fix with ruff

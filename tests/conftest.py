@@ -41,6 +41,7 @@ os.environ.update(
 os.environ.pop("CLIPCART_REDIS_URL", None)
 
 import httpx  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
 
 from clipcart.core.config import get_settings  # noqa: E402
 from clipcart.core.db import Base, get_sessionmaker  # noqa: E402
@@ -92,7 +93,7 @@ async def clean_tables(database: str) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def app():  # type: ignore[no-untyped-def]
+def app() -> FastAPI:
     """A fresh app instance (in-process backends)."""
     from clipcart.app import create_app
 
@@ -100,7 +101,7 @@ def app():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process, keeping cookies like a browser."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

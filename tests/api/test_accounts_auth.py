@@ -260,7 +260,9 @@ async def test_login_issues_a_new_session_id_and_ends_the_previous_one(
     assert (await client.get(f"{API}/me")).status_code == 200
 
 
-async def test_login_with_any_case_email(client: httpx.AsyncClient, other_client) -> None:
+async def test_login_with_any_case_email(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient
+) -> None:
     await signup(client)
     response = await login(other_client, "  JANE@example.COM ")
     assert response.json()["user"]["handle"] == "jane"

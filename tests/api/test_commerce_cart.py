@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from clipcart.catalog.models import Product
@@ -63,7 +64,9 @@ async def test_add_groups_by_shop_and_adds_to_an_existing_line(
     assert await count(CartItem) == 2
 
 
-async def test_update_save_for_later_and_remove(seller: SellerMaker, buyer: BuyerMaker) -> None:
+async def test_update_save_for_later_and_remove(
+    app: FastAPI, seller: SellerMaker, buyer: BuyerMaker
+) -> None:
     shop = await seller(stock=10)
     jane = await buyer("jane")
     await add_to_cart(jane.client, shop.variant_ids[0], 1)
@@ -88,7 +91,7 @@ async def test_update_save_for_later_and_remove(seller: SellerMaker, buyer: Buye
     assert removed.status_code == 200
     assert [item["id"] for item in only_items(removed.json())] == [second["id"]]
     # nobody else can touch the line
-    async with new_client(jane.client._transport.app) as other:  # type: ignore[attr-defined]
+    async with new_client(app) as other:
         await signup(other, "sam")
         response = await other.delete(f"{API}/cart/items/{second['id']}")
         assert_problem(response, 404, "cart_item_not_found")

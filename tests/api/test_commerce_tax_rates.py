@@ -83,4 +83,5 @@ async def test_region_first_then_country_then_none() -> None:
         assert (await tax_rates.tax_terms_for("US", "OR", session=session)) == TaxTerms(
             100, False, "Federal"
         )
-        assert (await tax_rates.tax_terms_for("US", "CA", session=session)).rate_bp == 725  # type: ignore[union-attr]
+        california = await tax_rates.tax_terms_for("US", "CA", session=session)
+        assert california is not None and california.rate_bp == 725

@@ -179,7 +179,9 @@ async def test_email_is_sent_after_commit_to_the_smtp_server(
     [message] = smtp_server.to("jane@example.com")
     assert message["Subject"] == "Your order is on its way"
     assert message["From"] == "ClipCart <orders@clipcart.localhost>"
-    text = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)  # a single-part message
+    text = payload.decode()
     assert "1Z999AA10123456784" in text and "/orders/abc" in text
     assert (await _stored(notification_id)).email_status == "sent"
     # A duplicate job (a retry after a lost acknowledgement) sends nothing more.

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from PIL import Image
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -68,7 +69,9 @@ def avatar_png(size: int = 160) -> bytes:
 
 
 @pytest.mark.parametrize("path", ["/", "/shop", "/login", "/signup"])
-async def test_public_pages_answer_html_with_the_layout(client: httpx.AsyncClient, path: str):
+async def test_public_pages_answer_html_with_the_layout(
+    client: httpx.AsyncClient, path: str
+) -> None:
     page = await client.get(path, headers=HTML)
 
     assert page.status_code == 200
@@ -80,7 +83,7 @@ async def test_public_pages_answer_html_with_the_layout(client: httpx.AsyncClien
     assert "onclick" not in page.text and "<script>" not in page.text
 
 
-async def test_home_marks_its_tab_and_says_the_feed_is_coming(client: httpx.AsyncClient):
+async def test_home_marks_its_tab_and_says_the_feed_is_coming(client: httpx.AsyncClient) -> None:
     page = await client.get("/", headers=HTML)
 
     assert re.search(r'href="/"\s+aria-current="page"', page.text)
@@ -89,7 +92,9 @@ async def test_home_marks_its_tab_and_says_the_feed_is_coming(client: httpx.Asyn
 
 
 @pytest.mark.parametrize("path", ["/login", "/signup"])
-async def test_forms_carry_the_csrf_token_of_this_browser(client: httpx.AsyncClient, path: str):
+async def test_forms_carry_the_csrf_token_of_this_browser(
+    client: httpx.AsyncClient, path: str
+) -> None:
     page = await client.get(path, headers=HTML)
 
     token = csrf_from(page)
@@ -98,7 +103,7 @@ async def test_forms_carry_the_csrf_token_of_this_browser(client: httpx.AsyncCli
     assert "clipcart_csrf" in client.cookies
 
 
-async def test_static_files_are_served_with_fingerprints(client: httpx.AsyncClient):
+async def test_static_files_are_served_with_fingerprints(client: httpx.AsyncClient) -> None:
     page = await client.get("/", headers=HTML)
     stylesheet = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', page.text)
     script = re.search(r'src="(/static/js/app\.js\?v=[0-9a-f]+)"', page.text)
@@ -115,7 +120,9 @@ async def test_static_files_are_served_with_fingerprints(client: httpx.AsyncClie
 
 
 @pytest.mark.parametrize("path", ["/login", "/signup", "/logout"])
-async def test_a_post_without_the_csrf_token_is_refused(client: httpx.AsyncClient, path: str):
+async def test_a_post_without_the_csrf_token_is_refused(
+    client: httpx.AsyncClient, path: str
+) -> None:
     await client.get("/login", headers=HTML)  # the browser now holds a CSRF cookie
 
     answer = await client.post(
@@ -127,7 +134,7 @@ async def test_a_post_without_the_csrf_token_is_refused(client: httpx.AsyncClien
     assert "Reload the page" in answer.text
 
 
-async def test_a_post_with_a_forged_csrf_token_is_refused(client: httpx.AsyncClient):
+async def test_a_post_with_a_forged_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
     await client.get("/login", headers=HTML)
 
     answer = await client.post(
@@ -142,7 +149,7 @@ async def test_a_post_with_a_forged_csrf_token_is_refused(client: httpx.AsyncCli
 # --- sign up, log in, log out ------------------------------------------------------------
 
 
-async def test_sign_up_logs_in_and_shows_the_new_profile(client: httpx.AsyncClient):
+async def test_sign_up_logs_in_and_shows_the_new_profile(client: httpx.AsyncClient) -> None:
     account = await sign_up(client, display_name="Ada Lovelace")
 
     profile = await client.get(f"/@{account['handle']}", headers=HTML)
@@ -157,7 +164,7 @@ async def test_sign_up_logs_in_and_shows_the_new_profile(client: httpx.AsyncClie
     assert "Welcome to ClipCart" not in again.text  # shown once
 
 
-async def test_sign_up_errors_are_shown_next_to_the_fields(client: httpx.AsyncClient):
+async def test_sign_up_errors_are_shown_next_to_the_fields(client: httpx.AsyncClient) -> None:
     token = await form_token(client, "/signup")
 
     answer = await client.post(
@@ -180,7 +187,9 @@ async def test_sign_up_errors_are_shown_next_to_the_fields(client: httpx.AsyncCl
     assert 'value="short"' not in answer.text
 
 
-async def test_a_taken_handle_gets_a_conflict_on_the_handle_field(client: httpx.AsyncClient):
+async def test_a_taken_handle_gets_a_conflict_on_the_handle_field(
+    client: httpx.AsyncClient,
+) -> None:
     taken = await sign_up(client)
     await log_out(client)
     token = await form_token(client, "/signup")
@@ -202,7 +211,7 @@ async def test_a_taken_handle_gets_a_conflict_on_the_handle_field(client: httpx.
 
 async def test_a_wrong_password_renders_the_form_again_without_the_password(
     client: httpx.AsyncClient,
-):
+) -> None:
     account = await sign_up(client)
     await log_out(client)
     token = await form_token(client, "/login")
@@ -222,7 +231,7 @@ async def test_a_wrong_password_renders_the_form_again_without_the_password(
     assert "clipcart_session" not in answer.headers.get("set-cookie", "")
 
 
-async def test_too_many_wrong_passwords_say_when_to_try_again(client: httpx.AsyncClient):
+async def test_too_many_wrong_passwords_say_when_to_try_again(client: httpx.AsyncClient) -> None:
     account = await sign_up(client)
     await log_out(client)
     token = await form_token(client, "/login")
@@ -242,7 +251,7 @@ async def test_too_many_wrong_passwords_say_when_to_try_again(client: httpx.Asyn
     assert "Try again in" in answer.text and 'action="/login"' in answer.text
 
 
-async def test_log_out_then_log_in_again(client: httpx.AsyncClient):
+async def test_log_out_then_log_in_again(client: httpx.AsyncClient) -> None:
     account = await sign_up(client)
     await log_out(client)
     assert (await client.get("/me", headers=HTML)).headers["location"].startswith("/login")
@@ -259,7 +268,7 @@ async def test_log_out_then_log_in_again(client: httpx.AsyncClient):
     assert me.status_code == 303 and me.headers["location"] == f"/@{account['handle']}"
 
 
-async def test_the_csrf_token_changes_when_logging_in(client: httpx.AsyncClient):
+async def test_the_csrf_token_changes_when_logging_in(client: httpx.AsyncClient) -> None:
     anonymous = await form_token(client, "/login")
     await sign_up(client)
 
@@ -287,7 +296,9 @@ async def test_the_csrf_token_changes_when_logging_in(client: httpx.AsyncClient)
         "/studio/money?page=2",
     ],
 )
-async def test_login_required_pages_send_visitors_to_log_in(client: httpx.AsyncClient, path: str):
+async def test_login_required_pages_send_visitors_to_log_in(
+    client: httpx.AsyncClient, path: str
+) -> None:
     answer = await client.get(path, headers=HTML)
 
     assert answer.status_code == 303
@@ -298,7 +309,7 @@ async def test_login_required_pages_send_visitors_to_log_in(client: httpx.AsyncC
 
 async def test_after_logging_in_the_visitor_goes_where_they_were_going(
     client: httpx.AsyncClient,
-):
+) -> None:
     account = await sign_up(client)
     await log_out(client)
     login_page = await client.get("/login?next=/settings/security", headers=HTML)
@@ -330,7 +341,7 @@ async def test_after_logging_in_the_visitor_goes_where_they_were_going(
         "/%0d%0aSet-Cookie:x=1",
     ],
 )
-async def test_next_never_leaves_the_site(client: httpx.AsyncClient, target: str):
+async def test_next_never_leaves_the_site(client: httpx.AsyncClient, target: str) -> None:
     account = await sign_up(client)
     await log_out(client)
     login_page = await client.get("/login", params={"next": target}, headers=HTML)
@@ -356,7 +367,7 @@ async def test_next_never_leaves_the_site(client: httpx.AsyncClient, target: str
 # --- error pages -------------------------------------------------------------------------
 
 
-async def test_an_unknown_path_gets_a_friendly_404_page(client: httpx.AsyncClient):
+async def test_an_unknown_path_gets_a_friendly_404_page(client: httpx.AsyncClient) -> None:
     answer = await client.get("/no/such/page", headers=HTML)
 
     assert answer.status_code == 404
@@ -365,21 +376,21 @@ async def test_an_unknown_path_gets_a_friendly_404_page(client: httpx.AsyncClien
     assert 'aria-label="Main"' in answer.text  # with the tab bar
 
 
-async def test_an_unknown_handle_gets_the_404_page(client: httpx.AsyncClient):
+async def test_an_unknown_handle_gets_the_404_page(client: httpx.AsyncClient) -> None:
     answer = await client.get("/@nobody.here", headers=HTML)
 
     assert answer.status_code == 404
     assert "There is no one with that handle." in answer.text
 
 
-async def test_programs_still_get_problem_json_for_unknown_paths(client: httpx.AsyncClient):
+async def test_programs_still_get_problem_json_for_unknown_paths(client: httpx.AsyncClient) -> None:
     answer = await client.get("/no/such/page", headers={"accept": "application/json"})
 
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-async def test_the_500_page_says_what_to_do_and_quotes_the_request_id(app):  # type: ignore[no-untyped-def]
+async def test_the_500_page_says_what_to_do_and_quotes_the_request_id(app: FastAPI) -> None:
     from starlette.requests import Request
 
     from clipcart.web.pages import render_error_page
@@ -398,13 +409,13 @@ async def test_the_500_page_says_what_to_do_and_quotes_the_request_id(app):  # t
 
     answer = render_error_page(request, 500, "Something went wrong", "Please try again.")
 
-    body = answer.body.decode()
+    body = bytes(answer.body).decode()
     assert answer.status_code == 500
     assert "Something went wrong" in body and "req-123" in body and "try again" in body
     assert 'aria-label="Main"' in body
 
 
-async def test_an_unexpected_error_gets_the_500_page_with_security_headers(app):  # type: ignore[no-untyped-def]
+async def test_an_unexpected_error_gets_the_500_page_with_security_headers(app: FastAPI) -> None:
     async def explode() -> None:
         raise RuntimeError("a bug")
 

@@ -6,13 +6,16 @@ import re
 
 import httpx
 import pyotp
+from fastapi import FastAPI
 
 from tests.api.test_pages import HTML, PASSWORD, csrf_from, form_token, log_out, sign_up
 
 # --- security settings -------------------------------------------------------------------
 
 
-async def test_an_api_token_is_shown_once_then_listed_and_revoked(client: httpx.AsyncClient):
+async def test_an_api_token_is_shown_once_then_listed_and_revoked(
+    client: httpx.AsyncClient,
+) -> None:
     await sign_up(client)
     token = await form_token(client, "/settings/security")
 
@@ -49,7 +52,9 @@ async def test_an_api_token_is_shown_once_then_listed_and_revoked(client: httpx.
     assert refused.status_code == 401
 
 
-async def test_a_token_without_scopes_is_refused_next_to_the_scopes(client: httpx.AsyncClient):
+async def test_a_token_without_scopes_is_refused_next_to_the_scopes(
+    client: httpx.AsyncClient,
+) -> None:
     await sign_up(client)
     token = await form_token(client, "/settings/security")
 
@@ -62,7 +67,9 @@ async def test_a_token_without_scopes_is_refused_next_to_the_scopes(client: http
     assert 'value="Nothing"' in answer.text
 
 
-async def test_a_bearer_token_does_not_open_the_pages(app, client: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+async def test_a_bearer_token_does_not_open_the_pages(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     await sign_up(client)
     token = await form_token(client, "/settings/security")
     created = await client.post(
@@ -84,7 +91,9 @@ async def test_a_bearer_token_does_not_open_the_pages(app, client: httpx.AsyncCl
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
 
 
-async def test_log_out_everywhere_ends_every_session(app, client: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+async def test_log_out_everywhere_ends_every_session(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     account = await sign_up(client)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
@@ -106,7 +115,7 @@ async def test_log_out_everywhere_ends_every_session(app, client: httpx.AsyncCli
     assert (await client.get("/me", headers=HTML)).headers["location"].startswith("/login")
 
 
-async def test_two_factor_setup_and_login_with_a_code(client: httpx.AsyncClient):
+async def test_two_factor_setup_and_login_with_a_code(client: httpx.AsyncClient) -> None:
     account = await sign_up(client)
     setup = await client.post(
         "/settings/security/two-factor/setup",
@@ -176,7 +185,7 @@ async def test_two_factor_setup_and_login_with_a_code(client: httpx.AsyncClient)
     assert (await client.get("/me", headers=HTML)).headers["location"] == f"/@{account['handle']}"
 
 
-async def test_a_forged_two_factor_step_is_refused(client: httpx.AsyncClient):
+async def test_a_forged_two_factor_step_is_refused(client: httpx.AsyncClient) -> None:
     token = await form_token(client, "/login")
 
     answer = await client.post(
@@ -189,7 +198,7 @@ async def test_a_forged_two_factor_step_is_refused(client: httpx.AsyncClient):
     assert "Enter your email and password again" in answer.text
 
 
-async def test_turning_two_factor_off_needs_the_password(client: httpx.AsyncClient):
+async def test_turning_two_factor_off_needs_the_password(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     setup = await client.post(
         "/settings/security/two-factor/setup",

@@ -11,7 +11,7 @@ import pytest
 from tests.api.test_pages import HTML, avatar_png, form_token, log_out, sign_up
 
 
-async def test_a_profile_is_public_but_only_the_owner_may_edit(client: httpx.AsyncClient):
+async def test_a_profile_is_public_but_only_the_owner_may_edit(client: httpx.AsyncClient) -> None:
     account = await sign_up(client, display_name="Grace Hopper")
     await log_out(client)
 
@@ -24,7 +24,9 @@ async def test_a_profile_is_public_but_only_the_owner_may_edit(client: httpx.Asy
 
 
 @pytest.mark.parametrize("handle", ["a%00b", "%00", "no%20such", "x" * 200])
-async def test_an_impossible_handle_is_a_friendly_404(client: httpx.AsyncClient, handle: str):
+async def test_an_impossible_handle_is_a_friendly_404(
+    client: httpx.AsyncClient, handle: str
+) -> None:
     answer = await client.get(f"/@{handle}", headers=HTML)
     assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
     api = await client.get(f"/api/v1/users/{handle}")
@@ -33,7 +35,7 @@ async def test_an_impossible_handle_is_a_friendly_404(client: httpx.AsyncClient,
 
 async def test_a_profile_handle_in_other_case_redirects_to_the_canonical_one(
     client: httpx.AsyncClient,
-):
+) -> None:
     account = await sign_up(client)
 
     answer = await client.get(f"/@{account['handle'].upper()}", headers=HTML)
@@ -41,7 +43,7 @@ async def test_a_profile_handle_in_other_case_redirects_to_the_canonical_one(
     assert answer.status_code == 301 and answer.headers["location"] == f"/@{account['handle']}"
 
 
-async def test_edit_profile_with_an_avatar(client: httpx.AsyncClient):
+async def test_edit_profile_with_an_avatar(client: httpx.AsyncClient) -> None:
     account = await sign_up(client)
     token = await form_token(client, "/settings/profile")
 
@@ -66,7 +68,7 @@ async def test_edit_profile_with_an_avatar(client: httpx.AsyncClient):
     assert picture.status_code == 200 and picture.content[:4] == b"RIFF"
 
 
-async def test_edit_profile_errors_keep_the_input(client: httpx.AsyncClient):
+async def test_edit_profile_errors_keep_the_input(client: httpx.AsyncClient) -> None:
     account = await sign_up(client, display_name="Before")
     token = await form_token(client, "/settings/profile")
 
@@ -84,7 +86,7 @@ async def test_edit_profile_errors_keep_the_input(client: httpx.AsyncClient):
     assert "Before" in profile.text  # nothing was saved
 
 
-async def test_a_bad_avatar_is_refused_next_to_the_picture_field(client: httpx.AsyncClient):
+async def test_a_bad_avatar_is_refused_next_to_the_picture_field(client: httpx.AsyncClient) -> None:
     account = await sign_up(client)
     token = await form_token(client, "/settings/profile")
 

@@ -22,17 +22,21 @@ __all__ = ["buyer", "commerce_sandbox", "frozen", "seller"]
 PAID = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
-def kept(shipped_after: timedelta | None = None, **facts: object) -> bool | None:
-    values: dict[str, object] = {
-        "paid_at": PAID,
-        "shipped_at": PAID + shipped_after if shipped_after is not None else None,
-        "cancelled": False,
-        "cancelled_by_buyer": False,
-        "processing_days": 2,
-        "now": PAID + timedelta(days=10),
-        **facts,
-    }
-    return domain.order_kept(**values)  # type: ignore[arg-type]
+def kept(
+    shipped_after: timedelta | None = None,
+    *,
+    cancelled: bool = False,
+    cancelled_by_buyer: bool = False,
+    now: datetime = PAID + timedelta(days=10),
+) -> bool | None:
+    return domain.order_kept(
+        paid_at=PAID,
+        shipped_at=PAID + shipped_after if shipped_after is not None else None,
+        cancelled=cancelled,
+        cancelled_by_buyer=cancelled_by_buyer,
+        processing_days=2,
+        now=now,
+    )
 
 
 def test_which_orders_a_shop_kept() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 from sqlalchemy import select
 
 from clipcart.accounts import service as accounts
@@ -367,7 +367,8 @@ async def test_a_visitor_adds_to_cart_and_buy_now_asks_to_log_in(
     await page.goto("/cart")
     await expect(page.get_by_role("heading", name=re.compile("Sunny Goods"))).to_be_visible()
     await screenshot(page, "commerce-cart-390x844", full_page=True)
-    for size in (PHONE, {"width": 1280, "height": 800}):
+    sizes: tuple[ViewportSize, ...] = (PHONE, {"width": 1280, "height": 800})
+    for size in sizes:
         await page.set_viewport_size(size)
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await screenshot(page, "commerce-cart-1280x800")

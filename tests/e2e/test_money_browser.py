@@ -63,7 +63,9 @@ async def settle_payouts() -> dict[str, int]:
         clock.set_clock(previous)
 
 
-async def test_creator_sees_earnings_and_requests_a_payout(page: Page, problems: PageProblems):
+async def test_creator_sees_earnings_and_requests_a_payout(
+    page: Page, problems: PageProblems
+) -> None:
     account = await sign_up(page, display_name="Cara Creator")
     creator = await user_id_of(account["handle"])
     first = await earn(amount=80_000, shop_id=uuid.uuid4(), creator_id=creator, commission=8_000)
@@ -105,7 +107,9 @@ async def test_creator_sees_earnings_and_requests_a_payout(page: Page, problems:
     assert problems.unexpected() == []
 
 
-async def test_seller_sees_shop_money_and_a_negative_balance(page: Page, problems: PageProblems):
+async def test_seller_sees_shop_money_and_a_negative_balance(
+    page: Page, problems: PageProblems
+) -> None:
     account = await sign_up(page, display_name="Sam Seller")
     handle = f"shop{uuid.uuid4().hex[:8]}"
     async with unit_of_work() as session:

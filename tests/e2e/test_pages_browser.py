@@ -9,7 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from PIL import Image, ImageDraw
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, PageProblems
 
@@ -56,7 +56,7 @@ async def log_in(page: Page, email: str) -> None:
     await page.get_by_role("button", name="Log in").click()
 
 
-async def test_home_at_phone_size(page: Page, problems: PageProblems):
+async def test_home_at_phone_size(page: Page, problems: PageProblems) -> None:
     await page.goto("/")
 
     await expect(page.get_by_role("heading", name="Watch. Tap. Shop.")).to_be_visible()
@@ -84,7 +84,7 @@ async def test_home_at_phone_size(page: Page, problems: PageProblems):
 
 async def test_home_on_a_desktop_window_is_a_centered_column(
     context: BrowserContext, problems: PageProblems
-):
+) -> None:
     page = await context.new_page()
     await page.set_viewport_size({"width": 1280, "height": 800})
     await page.goto("/")
@@ -98,7 +98,7 @@ async def test_home_on_a_desktop_window_is_a_centered_column(
 
 async def test_sign_up_log_out_log_in_and_edit_the_profile(
     page: Page, problems: PageProblems, tmp_path: Path
-):
+) -> None:
     account = await sign_up(page)
     await expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
     await expect(page.get_by_text("Your account is ready")).to_be_visible()
@@ -153,7 +153,7 @@ async def test_sign_up_log_out_log_in_and_edit_the_profile(
     assert problems.unexpected() == []
 
 
-async def test_security_settings_tokens_and_two_factor(page: Page, problems: PageProblems):
+async def test_security_settings_tokens_and_two_factor(page: Page, problems: PageProblems) -> None:
     account = await sign_up(page)
     await page.goto("/settings/security")
 
@@ -196,7 +196,9 @@ SIGNED_OUT_PAGES = ["/", "/shop", "/login", "/signup"]
 SIGNED_IN_PAGES = ["/", "/shop", "/upload", "/inbox", "/settings/profile", "/settings/security"]
 
 
-async def test_pages_have_no_csp_violations_or_console_errors(page: Page, problems: PageProblems):
+async def test_pages_have_no_csp_violations_or_console_errors(
+    page: Page, problems: PageProblems
+) -> None:
     for path in SIGNED_OUT_PAGES:
         await page.goto(path)
         await page.wait_for_load_state("networkidle")
@@ -217,7 +219,7 @@ async def test_pages_have_no_csp_violations_or_console_errors(page: Page, proble
     assert len(not_found_errors) <= 1
 
 
-async def test_the_csp_listener_does_report_violations(page: Page, problems: PageProblems):
+async def test_the_csp_listener_does_report_violations(page: Page, problems: PageProblems) -> None:
     """A check of the check: an inline style on a page is reported as a violation."""
     await page.goto("/")
     await page.evaluate(
@@ -229,7 +231,7 @@ async def test_the_csp_listener_does_report_violations(page: Page, problems: Pag
     assert any("style-src" in violation for violation in problems.csp_violations)
 
 
-async def test_the_forms_work_without_javascript(browser, live_server: str):  # type: ignore[no-untyped-def]
+async def test_the_forms_work_without_javascript(browser: Browser, live_server: str) -> None:
     context = await browser.new_context(
         base_url=live_server, viewport={"width": 390, "height": 844}, java_script_enabled=False
     )

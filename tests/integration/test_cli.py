@@ -12,12 +12,10 @@ import pytest
 CLIPCART = [sys.executable, "-m", "clipcart"]
 
 
-def _run(args: list[str], data_dir: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPCART_")}
     env.update({"CLIPCART_DATA_DIR": str(data_dir), "CLIPCART_LOG_LEVEL": "WARNING"})
-    return subprocess.run(
-        [*CLIPCART, *args], env=env, capture_output=True, text=True, timeout=120, **kwargs
-    )
+    return subprocess.run([*CLIPCART, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
@@ -251,7 +251,7 @@ async def test_pooled_connections_the_server_killed_are_replaced_before_use() ->
 
     async def backend_pid() -> int:
         async with get_sessionmaker()() as session:
-            return int(await session.scalar(select(func.pg_backend_pid())))
+            return int((await session.execute(select(func.pg_backend_pid()))).scalar_one())
 
     # Several connections checked out at once, so the pool holds more than one.
     first_pids = set(await asyncio.gather(*(backend_pid() for _ in range(4))))
@@ -273,11 +273,15 @@ async def test_pooled_connections_the_server_killed_are_replaced_before_use() ->
 
 async def test_a_fixed_limit_is_written_into_the_sql_not_sent_as_a_parameter() -> None:
     """So PostgreSQL plans the statement once (see fixed_limit); the rows are the same."""
-    sent: list[tuple[str, object]] = []
+    sent: list[tuple[str, Sequence[object] | Mapping[str, object]]] = []
     engine = get_engine()
 
     def capture(
-        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+        _conn: object,
+        _cursor: object,
+        statement: str,
+        parameters: Sequence[object] | Mapping[str, object],
+        *_: object,
     ) -> None:
         sent.append((statement, parameters))
 

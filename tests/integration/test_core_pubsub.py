@@ -10,16 +10,19 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from clipcart.core.pubsub import InProcessPubSub, PubSub, RedisPubSub, create_pubsub
+from clipcart.core.pubsub import InProcessPubSub, RedisPubSub, create_pubsub
 from tests.services import require_redis
 
 TIMEOUT = 5.0
+# Either backend create_pubsub returns, by its own type: the tests count each one's subscribers
+# in its own way.
+Backend = InProcessPubSub | RedisPubSub
 
 
 @pytest.fixture(params=["in-process", "redis"])
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[PubSub]:
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "in-process":
-        pubsub: PubSub = InProcessPubSub()
+        pubsub: Backend = InProcessPubSub()
     else:
         pubsub = RedisPubSub(require_redis())
     yield pubsub
@@ -46,7 +49,7 @@ async def nothing_more(messages: AsyncIterator[dict[str, Any]]) -> bool:
     return False
 
 
-async def subscriber_count(backend: PubSub, channel: str) -> int:
+async def subscriber_count(backend: Backend, channel: str) -> int:
     if isinstance(backend, RedisPubSub):
         client = aioredis.from_url(require_redis())
         try:
@@ -58,7 +61,7 @@ async def subscriber_count(backend: PubSub, channel: str) -> int:
     return len(backend._queues.get(channel, ()))
 
 
-async def wait_for_subscribers(backend: PubSub, channel: str, expected: int) -> None:
+async def wait_for_subscribers(backend: Backend, channel: str, expected: int) -> None:
     """Redis counts subscribers a moment after a connection closes: poll, with a limit."""
     count = -1
     for _ in range(int(TIMEOUT / 0.02)):
@@ -69,7 +72,7 @@ async def wait_for_subscribers(backend: PubSub, channel: str, expected: int) -> 
     pytest.fail(f"{count} subscribers on {channel}, expected {expected}")
 
 
-async def test_subscriber_receives_later_messages_in_order(backend: PubSub, channel: str) -> None:
+async def test_subscriber_receives_later_messages_in_order(backend: Backend, channel: str) -> None:
     await backend.publish(channel, {"n": -1})  # before anyone listens: lost, as documented
     async with backend.subscribe(channel) as messages:
         for n in range(50):
@@ -79,7 +82,7 @@ async def test_subscriber_receives_later_messages_in_order(backend: PubSub, chan
         assert await nothing_more(messages)
 
 
-async def test_every_subscriber_receives_every_message(backend: PubSub, channel: str) -> None:
+async def test_every_subscriber_receives_every_message(backend: Backend, channel: str) -> None:
     async with backend.subscribe(channel) as first, backend.subscribe(channel) as second:
         for n in range(10):
             await backend.publish(channel, {"n": n})
@@ -88,7 +91,9 @@ async def test_every_subscriber_receives_every_message(backend: PubSub, channel:
         assert await take(second, 10) == expected
 
 
-async def test_subscribers_read_concurrently_with_publishing(backend: PubSub, channel: str) -> None:
+async def test_subscribers_read_concurrently_with_publishing(
+    backend: Backend, channel: str
+) -> None:
     async with backend.subscribe(channel) as first, backend.subscribe(channel) as second:
         readers = [asyncio.create_task(take(first, 20)), asyncio.create_task(take(second, 20))]
         for n in range(20):
@@ -98,7 +103,7 @@ async def test_subscribers_read_concurrently_with_publishing(backend: PubSub, ch
     assert results == [[{"n": n} for n in range(20)]] * 2
 
 
-async def test_channels_are_separate(backend: PubSub, channel: str) -> None:
+async def test_channels_are_separate(backend: Backend, channel: str) -> None:
     other = channel + ":other"
     async with backend.subscribe(channel) as messages:
         await backend.publish(other, {"for": "someone else"})
@@ -107,7 +112,7 @@ async def test_channels_are_separate(backend: PubSub, channel: str) -> None:
         assert await nothing_more(messages)
 
 
-async def test_leaving_the_block_unsubscribes(backend: PubSub, channel: str) -> None:
+async def test_leaving_the_block_unsubscribes(backend: Backend, channel: str) -> None:
     async with backend.subscribe(channel):
         await wait_for_subscribers(backend, channel, 1)
         async with backend.subscribe(channel):
@@ -117,7 +122,7 @@ async def test_leaving_the_block_unsubscribes(backend: PubSub, channel: str) -> 
     await backend.publish(channel, {"to": "nobody"})  # publishing to no one is fine
 
 
-async def test_an_error_inside_the_block_still_unsubscribes(backend: PubSub, channel: str) -> None:
+async def test_an_error_inside_the_block_still_unsubscribes(backend: Backend, channel: str) -> None:
     with pytest.raises(LookupError):
         async with backend.subscribe(channel):
             await wait_for_subscribers(backend, channel, 1)
@@ -125,7 +130,7 @@ async def test_an_error_inside_the_block_still_unsubscribes(backend: PubSub, cha
     await wait_for_subscribers(backend, channel, 0)
 
 
-async def test_a_late_subscriber_only_sees_what_follows(backend: PubSub, channel: str) -> None:
+async def test_a_late_subscriber_only_sees_what_follows(backend: Backend, channel: str) -> None:
     async with backend.subscribe(channel) as early:
         await backend.publish(channel, {"n": 1})
         async with backend.subscribe(channel) as late:

@@ -4,6 +4,7 @@ drawn from tastes, usable by the app, and (demo size) its clips rendered by the 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -169,7 +170,7 @@ async def test_a_world_on_postgres_leaves_the_planner_its_statistics() -> None:
     names = [table.name for table in vars(tables()).values()]
     async with unit_of_work() as session:
         await session.execute(text("SELECT pg_stat_clear_snapshot()"))
-        analysed = dict(
+        analysed: dict[str, datetime | None] = dict(
             (
                 await session.execute(
                     text(

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import select
 
@@ -37,11 +38,13 @@ async def earn_commission(creator: Owner, commission: int, currency: str = "USD"
         await service.release_order_funds(order_ref=order_ref, session=session)
 
 
-async def set_schedule(payee: Owner, frequency: str, minimum: int = 0) -> None:
+async def set_schedule(
+    payee: Owner, frequency: Literal["off", "daily", "weekly"], minimum: int = 0
+) -> None:
     async with unit_of_work() as session:
         await service.set_payout_schedule(
             payee,
-            PayoutScheduleIn(currency="USD", frequency=frequency, minimum=minimum),  # type: ignore[arg-type]
+            PayoutScheduleIn(currency="USD", frequency=frequency, minimum=minimum),
             session=session,
         )
 

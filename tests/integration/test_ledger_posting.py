@@ -360,7 +360,7 @@ async def test_verification_finds_tampered_balances_and_entries() -> None:
     async with get_sessionmaker()() as session:
         await session.execute(
             text("UPDATE ledger_accounts SET posted_credits = posted_credits + 1 WHERE id = :id"),
-            {"id": held.hex if "sqlite" in str(session.get_bind().url) else held},
+            {"id": held.hex if session.get_bind().dialect.name == "sqlite" else held},
         )
         await session.execute(text("UPDATE ledger_entries SET balance_after = 7"))
         await session.commit()

@@ -83,7 +83,8 @@ async def _as(user_id: uuid.UUID, action: str, video_id: uuid.UUID, **extra: Any
 
 async def _count(model: Any, *conditions: Any) -> int:
     async with get_sessionmaker()() as session:
-        return int(await session.scalar(select(func.count()).select_from(model).where(*conditions)))
+        counted = await session.execute(select(func.count()).select_from(model).where(*conditions))
+        return counted.scalar_one()
 
 
 async def _video_counter(video_id: uuid.UUID) -> VideoCounter:

@@ -17,7 +17,9 @@ from clipcart.accounts.guard import cookie_header
     "value",
     [secrets.token_urlsafe(32), str(uuid.uuid4()), "", "has space", 'quo"te', "a;b", "é"],
 )
-def test_the_header_is_the_one_starlette_writes(value: str, secure: bool, max_age: int | None):
+def test_the_header_is_the_one_starlette_writes(
+    value: str, secure: bool, max_age: int | None
+) -> None:
     for _ in range(2):  # the second call comes from the template made by the first
         header = cookie_header("clipcart_test", value, secure=secure, max_age=max_age)
         expected = Response()
@@ -33,5 +35,5 @@ def test_the_header_is_the_one_starlette_writes(value: str, secure: bool, max_ag
         assert header == expected.headers["set-cookie"]
 
 
-def test_a_value_that_needs_quoting_is_quoted():
+def test_a_value_that_needs_quoting_is_quoted() -> None:
     assert cookie_header("c", "a;b", secure=False, max_age=None).startswith('c="a\\073b"')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -35,7 +36,7 @@ def test_minor_unit_exponents_follow_iso_4217() -> None:
 @pytest.mark.parametrize("amount", [19.99, Decimal("19.99"), "1999", True])
 def test_amount_must_be_integer_minor_units(amount: object) -> None:
     with pytest.raises(TypeError):
-        Money(amount, "USD")  # type: ignore[arg-type]
+        Money(amount, "USD")  # type: ignore[arg-type]  # the wrong type, on purpose
 
 
 @pytest.mark.parametrize("currency", ["usd", "XYZ", "", "US"])
@@ -79,20 +80,20 @@ def test_equal_amounts_in_different_currencies_are_not_equal() -> None:
     ],
     ids=["add", "sub", "lt", "le", "gt", "ge"],
 )
-def test_combining_currencies_raises(combine) -> None:  # type: ignore[no-untyped-def]
+def test_combining_currencies_raises(combine: Callable[[Money, Money], object]) -> None:
     with pytest.raises(CurrencyMismatch):
         combine(Money(100, "USD"), Money(100, "EUR"))
 
 
 def test_combining_with_a_bare_number_raises() -> None:
     with pytest.raises(TypeError):
-        usd(100) + 1  # type: ignore[operator]
+        usd(100) + 1  # type: ignore[operator]  # an unsupported operand, on purpose
 
 
 def test_money_is_immutable() -> None:
     price = usd(100)
     with pytest.raises(AttributeError):
-        price.amount = 5  # type: ignore[misc]
+        price.amount = 5  # type: ignore[misc]  # writing a frozen field, on purpose
 
 
 # --- parsing major units -------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_csrf_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> No
     compared: list[tuple[object, object]] = []
     real = hmac.compare_digest
 
-    def spy(a, b):  # type: ignore[no-untyped-def]
+    def spy(a: bytes, b: bytes) -> bool:
         compared.append((a, b))
         return real(a, b)
 

@@ -50,7 +50,12 @@ def test_the_clock_window(offset: timedelta, problem: str | None) -> None:
 def test_only_impressions_with_a_video_count_as_views() -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     impression, watch = domain.EVENT_TYPE_CODES["impression"], domain.EVENT_TYPE_CODES["watch"]
-    events = [(impression, first), (impression, first), (watch, first), (impression, second)]
+    events: list[tuple[int, uuid.UUID | None]] = [
+        (impression, first),
+        (impression, first),
+        (watch, first),
+        (impression, second),
+    ]
     events.append((impression, None))
     assert domain.count_views(events) == {first: 2, second: 1}
     assert domain.count_views([]) == {}

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -15,7 +15,9 @@ import redis.asyncio as aioredis
 class PubSub(Protocol):
     async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
 
-    def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]: ...
+    def subscribe(
+        self, channel: str
+    ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
 
     async def close(self) -> None: ...
 
