@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
@@ -226,9 +227,11 @@ async def test_the_csp_listener_does_report_violations(page: Page, problems: Pag
         "() => { const s = document.createElement('style'); s.textContent = 'body{}';"
         " document.head.append(s); }"
     )
-    await page.wait_for_timeout(200)
-
-    assert any("style-src" in violation for violation in problems.csp_violations)
+    # The report crosses from the page to the test asynchronously: wait for it, up to 5 s.
+    deadline = asyncio.get_running_loop().time() + 5
+    while not any("style-src" in violation for violation in problems.csp_violations):
+        assert asyncio.get_running_loop().time() < deadline, problems.csp_violations
+        await asyncio.sleep(0.01)
 
 
 async def test_the_forms_work_without_javascript(browser: Browser, live_server: str) -> None:
