@@ -143,6 +143,15 @@ async def test_the_demo_commissions_postings_are_dated_at_the_sale_and_its_relea
             assert at(commission.available_at) > at(commission.created_at)
         if commission.status == "clawed_back":
             assert dates[TransferKind.ORDER_REFUND.value] > at(commission.created_at)
+            # ... and the provider paid the refund out, so it does not wait in the refunds account.
+            assert (
+                dates[TransferKind.REFUND_SETTLED.value] >= dates[TransferKind.ORDER_REFUND.value]
+            )
+    async with unit_of_work() as session:
+        refunds = await session.scalars(
+            select(LedgerAccount).where(LedgerAccount.kind == AccountKind.REFUNDS.value)
+        )
+        assert [ledger.balance_out(account).posted for account in refunds] == [0]
 
 
 async def test_the_demo_payouts_follow_their_sales_and_statements_read_in_date_order(

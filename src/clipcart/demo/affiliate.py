@@ -198,12 +198,16 @@ class _Sale:
         await ledger.claim_line_refunds(
             order_ref=self.order_ref, claims={str(self.line_id): self.total}, session=session
         )
+        refund_ref = f"demo-return-{self.line_id}"
         await ledger.refund_order(
             order_ref=self.order_ref,
             amount=Money(self.total, self.currency),
-            refund_ref=f"demo-return-{self.line_id}",
+            refund_ref=refund_ref,
             session=session,
         )
+        # The provider paid the refund out at once (as the sandbox does): without this the
+        # platform's refunds account would keep the money forever.
+        await ledger.settle_refund(order_ref=self.order_ref, refund_ref=refund_ref, session=session)
 
 
 async def _in_own_unit_of_work(step: SessionStep) -> None:
