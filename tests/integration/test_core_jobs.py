@@ -127,6 +127,31 @@ def test_create_huey_uses_redis_when_configured(tmp_path: Path) -> None:
     huey.storage.conn.close()
 
 
+def test_filler_jobs_wait_behind_every_other_job(tmp_path: Path) -> None:
+    """On the default (SQLite) queue a filler job queued first still runs after the others."""
+    from clipcart.demo.world import media_jobs
+
+    huey = jobs.create_huey(Settings(data_dir=tmp_path, jobs_immediate=False, redis_url=None))
+
+    @huey.task(priority=jobs.FILLER_PRIORITY)
+    def render_clips() -> None: ...
+
+    @huey.task()
+    def send_email() -> None: ...
+
+    render_clips()
+    send_email()
+    render_clips()
+    assert [huey.dequeue().name for _ in range(3)] == [
+        "send_email",
+        "render_clips",
+        "render_clips",
+    ]
+    # The demo world's bulk media jobs are such fillers.
+    for job in (media_jobs.render_videos_job, media_jobs.draw_products_job):
+        assert job.task_class.default_priority == jobs.FILLER_PRIORITY
+
+
 def test_embedded_consumer_runs_a_task_exactly_once(
     queue: Huey, consumer: Consumer, tmp_path: Path
 ) -> None:

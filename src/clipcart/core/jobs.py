@@ -23,6 +23,11 @@ def create_huey(settings: Settings) -> Huey:
 
 huey: Huey = create_huey(get_settings())
 
+# Bulk work nobody is waiting for (the demo world's clips and pictures): queued behind every
+# other job, so a payout, an email or a person's own upload does not wait for hundreds of them.
+# Honoured by the SQLite queue; the plain Redis queue runs jobs in the order they came.
+FILLER_PRIORITY = -10
+
 
 def run_async(coroutine_function: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
     """Adapt an async job body to Huey's synchronous workers, with its own event loop."""

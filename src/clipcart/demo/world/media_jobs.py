@@ -27,7 +27,7 @@ from clipcart.catalog.schemas import IMAGE_SIZES
 from clipcart.core import clock
 from clipcart.core.config import get_settings
 from clipcart.core.db import unit_of_work
-from clipcart.core.jobs import huey, run_async
+from clipcart.core.jobs import FILLER_PRIORITY, huey, run_async
 from clipcart.core.money import Money
 from clipcart.demo.world.people import WORLD_DOMAIN
 from clipcart.demo.world.product_images import draw_world_product
@@ -180,13 +180,13 @@ def _cached_clip(
     return files
 
 
-@huey.task(name="demo.world.render_videos", retries=1)
+@huey.task(name="demo.world.render_videos", retries=1, priority=FILLER_PRIORITY)
 def render_videos_job(video_ids: list[str]) -> int:
     """Job: render a few world videos."""
     return int(run_async(render_videos)([uuid.UUID(value) for value in video_ids]))
 
 
-@huey.task(name="demo.world.draw_products", retries=1)
+@huey.task(name="demo.world.draw_products", retries=1, priority=FILLER_PRIORITY)
 def draw_products_job(product_ids: list[str]) -> int:
     """Job: draw a batch of world products' pictures."""
     return int(run_async(draw_products)([uuid.UUID(value) for value in product_ids]))
