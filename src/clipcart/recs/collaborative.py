@@ -130,13 +130,23 @@ class ItemModel:
         removed = history if exclude is None else np.concatenate([history, np.asarray(exclude)])
         reached, values = self.sparse_scores(history, weights)
         fill = self.by_prior[: k + removed.size]
-        candidates = np.unique(np.concatenate([reached, fill]))
+        # `reached` is sorted and distinct: the fill items it lacks go after it (sorting the
+        # union again cost more than the rest of the ranking; the order below does not
+        # depend on the candidates' order).
+        at = np.minimum(np.searchsorted(reached, fill), max(reached.size - 1, 0))
+        held = reached[at] == fill if reached.size else np.zeros(fill.size, dtype=bool)
+        candidates = np.concatenate([reached, fill[~held]])
         scores = self.prior[candidates].astype(np.float64)
-        scores[np.searchsorted(candidates, reached)] += values
+        scores[: reached.size] += values
         allowed = ~np.isin(candidates, removed)
         candidates, scores = candidates[allowed], scores[allowed]
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        if scores.size > k:
+            # Only what scores at least the k-th best can be among the k best.
+            kth = np.partition(scores, scores.size - k)[scores.size - k]
+            contenders = scores >= kth
+            candidates, scores = candidates[contenders], scores[contenders]
         # Highest score first; among equal scores the more popular item, then the lower index.
         best = np.lexsort((candidates, -self.popularity[candidates], -scores))[:k]
         return candidates[best].astype(np.int64), scores[best].astype(np.float32)

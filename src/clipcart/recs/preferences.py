@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
@@ -31,16 +33,23 @@ class Preferences:
 
 DEFAULT = Preferences()
 
+_TABLE = cast(Table, FeedPreferences.__table__)
+# Built once, and only read (no ORM object): every For You request reads the settings.
+_SETTINGS = select(_TABLE.c.shopping_mix, _TABLE.c.interests).where(
+    _TABLE.c.user_id == bindparam("user_id")
+)
+
 
 async def get_preferences(user_id: uuid.UUID | None, *, session: AsyncSession) -> Preferences:
     """The person's feed settings (defaults for visitors and for those who never chose)."""
     if user_id is None:
         return DEFAULT
-    row = await session.get(FeedPreferences, user_id)
+    row = (await session.execute(_SETTINGS, {"user_id": user_id})).first()
     if row is None:
         return DEFAULT
-    mix = domain.SHOPPING_MIXES.get(row.shopping_mix, domain.SHOPPING_MIXES[0])[0]
-    return Preferences(shopping_mix=mix, interests=tuple(row.interests or ()))
+    shopping_mix, interests = row
+    mix = domain.SHOPPING_MIXES.get(shopping_mix, domain.SHOPPING_MIXES[0])[0]
+    return Preferences(shopping_mix=mix, interests=tuple(interests or ()))
 
 
 def clean_interests(interests: list[str]) -> tuple[str, ...]:

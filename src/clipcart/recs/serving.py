@@ -28,29 +28,41 @@ class ServedModel:
     """A loaded model with the video id of each of its items."""
 
     model: collaborative.ItemModel
-    video_ids: list[uuid.UUID]
-    index_of: dict[uuid.UUID, int]
+    # Video ids as 128-bit integers, not UUID objects: a model holds one per item, and ints are
+    # not tracked by the garbage collector, whose full passes grew with every UUID kept here.
+    video_ints: list[int]
+    index_of: dict[int, int]
     trained_at: str
 
     def similar_to(
         self, history: list[uuid.UUID], weights: list[float], *, k: int
     ) -> list[tuple[uuid.UUID, float]]:
         """The k videos the model rates highest for this history (history videos left out)."""
+        index_of = self.index_of
         known = [
-            (self.index_of[video], weight)
+            (index_of[video.int], weight)
             for video, weight in zip(history, weights, strict=True)
-            if video in self.index_of
+            if video.int in index_of
         ]
         if not known:
             return []
         items = np.fromiter((index for index, _ in known), dtype=np.int64, count=len(known))
         values = np.fromiter((weight for _, weight in known), dtype=np.float32, count=len(known))
         best, scores = self.model.top(items, values, k=k)
+        video_ints = self.video_ints
         return [
-            (self.video_ids[int(item)], float(score))
-            for item, score in zip(best, scores, strict=True)
+            (uuid.UUID(int=video_ints[item]), score)
+            for item, score in zip(best.tolist(), scores.tolist(), strict=True)
             if score > 0
         ]
+
+
+def video_ints_of(raw: np.ndarray) -> list[int]:
+    """The 16-byte big-endian rows of a saved id array as integers (UUID.int of each)."""
+    rows = np.ascontiguousarray(raw, dtype=np.uint8).reshape(-1, 16)
+    high = rows[:, :8].copy().view(">u8").ravel().tolist()
+    low = rows[:, 8:].copy().view(">u8").ravel().tolist()
+    return [(first << 64) | second for first, second in zip(high, low, strict=True)]
 
 
 class ModelHolder:
@@ -88,11 +100,11 @@ class ModelHolder:
         except (OSError, ValueError, KeyError):
             log.exception("could not load the recommender model; keeping the current one")
             return
-        video_ids = [uuid.UUID(bytes=bytes(row)) for row in raw]
+        video_ints = video_ints_of(raw)
         self._served = ServedModel(
             model=model,
-            video_ids=video_ids,
-            index_of={video: index for index, video in enumerate(video_ids)},
+            video_ints=video_ints,
+            index_of={video: index for index, video in enumerate(video_ints)},
             trained_at=str(described.get("trained_at", "")),
         )
         self._pointer_mtime = mtime
