@@ -80,7 +80,8 @@ def unseen(
 ) -> list[uuid.UUID]:
     """The candidates not on the viewer's screen in the last `days` days."""
     since = now - timedelta(days=days)
-    return [video for video in candidates if seen_at.get(video, since - timedelta(1)) < since]
+    never = since - timedelta(1)  # what a video never seen counts as: before the window
+    return [video for video in candidates if seen_at.get(video, never) < since]
 
 
 def arrange(
@@ -96,7 +97,8 @@ def arrange(
     budget, or a video this session already showed. When every candidate left would break a
     rule (a small world), the creator rule gives way first, then the density, so the feed goes
     on; the exploration budget never does. Returns the page and the state after it."""
-    remaining = [item for item in ranked if not state.has_served(item.features.video_id)]
+    served_before = set(state.served)  # looked up once per candidate: a set, not the list
+    remaining = [item for item in ranked if suffix(item.features.video_id) not in served_before]
     page: list[Scored] = []
     since_shoppable, last_creator = state.since_shoppable, state.last_creator
     explored = 0
