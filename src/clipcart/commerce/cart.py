@@ -8,17 +8,18 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipcart.commerce import domain, flash_deals
+from clipcart.commerce import domain
 from clipcart.commerce.buyables import (
     Buyable,
     bought_before,
     check_quantity,
     first_images,
     load_buyables,
+    load_buyables_and_deals,
     shop_ref,
     unit_price,
 )
@@ -254,6 +255,19 @@ async def checkout_items(
     ]
 
 
+# Built once (every checkout runs it): the buyer's cart items (bound as `user_id`) of the
+# variants bound as `variant_ids`, saved-for-later copies left alone.
+_REMOVE_BOUGHT = (
+    delete(CartItem)
+    .where(
+        CartItem.cart_id.in_(select(Cart.id).where(Cart.user_id == bindparam("user_id"))),
+        CartItem.variant_id.in_(bindparam("variant_ids", expanding=True)),
+        CartItem.saved_for_later.is_(False),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 async def remove_bought(
     user_id: uuid.UUID, variant_ids: Collection[uuid.UUID], *, session: AsyncSession
 ) -> None:
@@ -261,13 +275,7 @@ async def remove_bought(
     if not variant_ids:
         return
     await session.execute(
-        delete(CartItem)
-        .where(
-            CartItem.cart_id.in_(select(Cart.id).where(Cart.user_id == user_id)),
-            CartItem.variant_id.in_(set(variant_ids)),
-            CartItem.saved_for_later.is_(False),
-        )
-        .execution_options(synchronize_session=False)
+        _REMOVE_BOUGHT, {"user_id": user_id, "variant_ids": list(set(variant_ids))}
     )
 
 
@@ -283,8 +291,7 @@ async def describe_cart(owner: CartOwner, *, session: AsyncSession) -> CartOut:
     cart = await find_cart(owner, session=session)
     items = await _items(cart.id, session) if cart is not None else []
     variant_ids = [item.variant_id for item in items]
-    buyables = await load_buyables(variant_ids, session=session)
-    deals = await flash_deals.active_deals_for_variants(variant_ids, session=session)
+    buyables, deals = await load_buyables_and_deals(variant_ids, session=session)
     images = await first_images({item.product_id for item in items}, session=session)
     bought: dict[uuid.UUID, int] = {}
     if owner.user_id is not None:

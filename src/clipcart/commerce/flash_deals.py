@@ -9,8 +9,9 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from clipcart.catalog.models import Variant
 from clipcart.commerce import domain
@@ -57,19 +58,37 @@ def deal_view(deal: FlashDeal) -> dict[str, Any]:
     }
 
 
-# Built once (every quote and checkout asks): the live deals of the variants bound as
-# `variant_ids` at the time bound as `now`, the cheapest last.
+def _is_live(deal: type[FlashDeal]) -> ColumnElement[bool]:
+    """Window open at the time bound as `now`, not cancelled, units left."""
+    return and_(
+        deal.cancelled.is_(False),
+        deal.starts_at <= bindparam("now"),
+        deal.ends_at > bindparam("now"),
+        deal.sold < deal.quantity,
+    )
+
+
+# Built once (the product sheet asks): the live deals of the variants bound as `variant_ids`
+# at the time bound as `now`, the cheapest last.
 _LIVE_DEALS = (
     select(FlashDeal)
-    .where(
-        FlashDeal.variant_id.in_(bindparam("variant_ids", expanding=True)),
-        FlashDeal.cancelled.is_(False),
-        FlashDeal.starts_at <= bindparam("now"),
-        FlashDeal.ends_at > bindparam("now"),
-        FlashDeal.sold < FlashDeal.quantity,
-    )
+    .where(FlashDeal.variant_id.in_(bindparam("variant_ids", expanding=True)), _is_live(FlashDeal))
     .order_by(FlashDeal.deal_price.desc(), FlashDeal.id)
 )
+
+
+def live_deal_id_of(variant_id: InstrumentedAttribute[uuid.UUID]) -> ScalarSelect[uuid.UUID]:
+    """The id of the variant's live deal at the time bound as `now`, as a correlated
+    subquery: the cheapest when deals overlap (the same one active_deals_for_variants picks),
+    NULL when there is none."""
+    deal = aliased(FlashDeal)
+    return (
+        select(deal.id)
+        .where(deal.variant_id == variant_id, _is_live(deal))
+        .order_by(deal.deal_price, deal.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def active_deals_for_variants(

@@ -21,7 +21,6 @@ from clipcart.commerce import (
     cart,
     coupons,
     domain,
-    flash_deals,
     pricing,
     reservations,
     tax_rates,
@@ -192,7 +191,9 @@ async def plan_checkout(user: User, data: QuoteIn, *, session: AsyncSession) -> 
         ]
     if not wanted:
         raise ValidationFailed.field("items", "Your cart is empty: add something first.")
-    known = await buyables.load_buyables([line.variant_id for line in wanted], session=session)
+    known, deals = await buyables.load_buyables_and_deals(
+        [line.variant_id for line in wanted], session=session
+    )
     limited = {b.product.id for b in known.values() if b.product.max_per_buyer is not None}
     bought = await buyables.bought_before(user.id, limited, session=session)
     _check_lines(wanted, known, bought)
@@ -202,7 +203,6 @@ async def plan_checkout(user: User, data: QuoteIn, *, session: AsyncSession) -> 
             "items", "Check out products priced in one currency at a time."
         )
     currency = currencies.pop()
-    deals = await flash_deals.active_deals_for_variants(known.keys(), session=session)
     groups: dict[uuid.UUID, list[PlannedLine]] = {}
     shops: dict[uuid.UUID, Shop] = {}
     for line in wanted:
