@@ -324,6 +324,15 @@ async def notify_order_transition(
     number = order.number
     total = _money(order.total, order.currency)
     if to_status == domain.PAID:
+        # The shop's side first: reading its staff would flush the buyer's row on its own, and
+        # after it both go in one INSERT (every payment passes here).
+        await notify_shop(
+            order,
+            kind="order_new",
+            title=f"New order {number}",
+            body=f"{total} paid. Pack and ship it.",
+            session=session,
+        )
         await notifications.notify(
             order.buyer_id,
             kind="order_confirmed",
@@ -331,13 +340,6 @@ async def notify_order_transition(
             body=f"Thank you! We received your payment of {total}. We will tell you when it ships.",
             link=link,
             email=True,
-            session=session,
-        )
-        await notify_shop(
-            order,
-            kind="order_new",
-            title=f"New order {number}",
-            body=f"{total} paid. Pack and ship it.",
             session=session,
         )
     elif to_status == domain.SHIPPED:

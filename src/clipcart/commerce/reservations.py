@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.catalog import stock as catalog_stock
@@ -89,14 +89,22 @@ async def reserve_for_order(
     return await reserve_lines([(order, line) for line in lines], session=session)
 
 
+# Built once (every payment runs it): the held reservations of the order bound as
+# `paid_order_id` committed at the time bound as `now`.
+_COMMIT_HELD = (
+    update(StockReservation)
+    .where(
+        StockReservation.order_id == bindparam("paid_order_id"),
+        StockReservation.status == domain.HELD,
+    )
+    .values(status=domain.COMMITTED, updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def commit_reservations(order_id: uuid.UUID, *, session: AsyncSession) -> int:
     """The order was paid: its held stock is now sold. How many reservations moved."""
-    result = await session.execute(
-        update(StockReservation)
-        .where(StockReservation.order_id == order_id, StockReservation.status == domain.HELD)
-        .values(status=domain.COMMITTED, updated_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_COMMIT_HELD, {"paid_order_id": order_id, "now": clock.now()})
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Exists,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     bindparam,
     delete,
@@ -68,9 +69,22 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method.upper()} {path}\n{canonical}".encode()).hexdigest()
 
 
-def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(IdempotencyRecord)
+_KEYS = cast(Table, IdempotencyRecord.__table__)
+# Built once per database (every order and payment claims a key; building a statement costs
+# about as much as running it): the claim, written unless the key is taken, and the answer.
+_CLAIMS = {
+    name: dialect.insert(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_ANSWER = (
+    update(IdempotencyRecord)
+    .where(IdempotencyRecord.id == bindparam("record_id"))
+    .values(
+        state=COMPLETED,
+        response_status=bindparam("answer_status"),
+        response_body=bindparam("answer_body"),
+    )
+)
 
 
 def key_used() -> Exists:
@@ -113,8 +127,9 @@ async def claim(
         "state": IN_PROGRESS,
         "locked_at": now,
     }
+    dialect = session.get_bind().dialect.name
     inserted = await session.execute(
-        _insert(session).values(**values).on_conflict_do_nothing().returning(IdempotencyRecord.id)
+        _CLAIMS["postgresql" if dialect == "postgresql" else "sqlite"], values
     )
     if inserted.first() is not None:
         # Ours: what was just written, without reading it back.
@@ -198,8 +213,6 @@ async def run_idempotent(
         raise
     body = jsonable_encoder(result)
     await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record_id)
-        .values(state=COMPLETED, response_status=status_code, response_body=body)
+        _ANSWER, {"record_id": record_id, "answer_status": status_code, "answer_body": body}
     )
     return JSONResponse(body, status_code=status_code)

@@ -102,14 +102,18 @@ async def save_payment_method(
     return method
 
 
+# Built once (every checkout and payment reads them): the cards of the user bound as
+# `user_id`, newest first.
+_PAYMENT_METHODS = (
+    select(PaymentMethod)
+    .where(PaymentMethod.user_id == bindparam("user_id"))
+    .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+)
+
+
 async def list_payment_methods(user_id: uuid.UUID, *, session: AsyncSession) -> list[PaymentMethod]:
     """The user's saved cards, newest first (what checkout offers to pay with)."""
-    rows = await session.scalars(
-        select(PaymentMethod)
-        .where(PaymentMethod.user_id == user_id)
-        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
-    )
-    return list(rows)
+    return list(await session.scalars(_PAYMENT_METHODS, {"user_id": user_id}))
 
 
 # --- intents ----------------------------------------------------------------------------

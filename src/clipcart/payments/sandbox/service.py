@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock, events
@@ -115,6 +115,10 @@ async def save_card(
 
 
 async def _refunds(charge: SandboxCharge, session: AsyncSession) -> list[SandboxRefund]:
+    if not charge.amount_refunded:
+        # Refunds are only made by refund_charge, which adds each to amount_refunded (above
+        # zero): none yet, nothing to read (every authorisation and capture shows its refunds).
+        return []
     rows = await session.scalars(
         select(SandboxRefund)
         .where(SandboxRefund.charge_id == charge.id)
@@ -216,18 +220,24 @@ async def _authorised(charge: SandboxCharge, *, capture: bool, session: AsyncSes
         await _emit("charge.captured", charge, session)
 
 
+# Built once (every charge and capture reads one; building a statement costs about as much as
+# running it): a charge by the key bound as `key`, and one by the id bound as `charge_id`,
+# locked.
+_CHARGE_BY_KEY = select(SandboxCharge).where(SandboxCharge.idempotency_key == bindparam("key"))
+_LOCKED_CHARGE = (
+    select(SandboxCharge).where(SandboxCharge.id == bindparam("charge_id")).with_for_update()
+)
+
+
 async def find_charge(*, idempotency_key: str, session: AsyncSession) -> SandboxCharge | None:
     """The charge created with `idempotency_key`."""
-    return await session.scalar(
-        select(SandboxCharge).where(SandboxCharge.idempotency_key == idempotency_key)
-    )
+    charge: SandboxCharge | None = await session.scalar(_CHARGE_BY_KEY, {"key": idempotency_key})
+    return charge
 
 
 async def get_charge(charge_id: str, *, session: AsyncSession) -> SandboxCharge:
     """A charge, locked for update; 404 when unknown."""
-    charge = await session.scalar(
-        select(SandboxCharge).where(SandboxCharge.id == charge_id).with_for_update()
-    )
+    charge = await session.scalar(_LOCKED_CHARGE, {"charge_id": charge_id})
     if charge is None:
         raise NotFound("No such charge.", code="no_such_charge")
     return charge
