@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core.clock import FrozenClock
 from tests.api.test_accounts_auth import API, new_client, signup
+from tests.api.test_accounts_sessions import frozen
 from tests.api.test_accounts_tokens import bearer, create_token
 
-
-@pytest.fixture
-def frozen() -> Iterator[FrozenClock]:
-    """Time stands still until the test moves it."""
-    clock = FrozenClock(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+__all__ = ["frozen"]  # the fixture, shared with the session tests
 
 
 async def _last_used(client: httpx.AsyncClient) -> datetime | None:

@@ -21,9 +21,10 @@ from clipcart.demo.catalog import DEMO_SHOP_HANDLE
 from clipcart.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
 from clipcart.ledger import service as ledger
 from clipcart.ledger.domain import AccountKind, Owner, TransferKind
-from clipcart.ledger.models import LedgerAccount, LedgerEntry, LedgerPayout, LedgerTransfer
+from clipcart.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
 from clipcart.shops.models import Shop
 from tests.api.test_accounts_auth import login
+from tests.api.test_demo_payouts import payouts_of
 
 # The order in which an order's money moves: paid, split into held shares, then released or
 # the held shares voided, then refunded and the refund settled with the provider.
@@ -75,16 +76,6 @@ async def _entries(owner: Owner, kind: AccountKind) -> list[tuple[datetime, str]
             .order_by(LedgerEntry.account_seq)
         )
         return [(at(created_at), kind_) for created_at, kind_ in rows.all()]
-
-
-async def _payouts(owner: Owner) -> list[LedgerPayout]:
-    async with unit_of_work() as session:
-        rows = await session.scalars(
-            select(LedgerPayout)
-            .where(LedgerPayout.owner_type == owner.type.value, LedgerPayout.owner_id == owner.id)
-            .order_by(LedgerPayout.created_at)
-        )
-        return list(rows.all())
 
 
 def _statement_times(html: str) -> list[datetime]:
@@ -174,7 +165,7 @@ async def test_the_demo_payouts_follow_their_sales_and_statements_read_in_date_o
         # The ledger numbers entries in the order they were written: their dates agree.
         assert dates == sorted(dates), (name, entries)
         releases = [date for date, kind in entries if kind == TransferKind.ORDER_RELEASE.value]
-        payouts = await _payouts(owner)
+        payouts = await payouts_of(owner)
         assert [payout.status for payout in payouts] == ["paid", "in_transit"], name
         for payout in payouts:
             # Paid out of released sales, so after the earliest of them (and after the sale).

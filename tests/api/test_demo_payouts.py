@@ -21,7 +21,7 @@ from clipcart.shops.models import Shop
 from tests.api.test_accounts_auth import login
 
 
-async def _payouts(owner: Owner) -> list[LedgerPayout]:
+async def payouts_of(owner: Owner) -> list[LedgerPayout]:
     async with unit_of_work() as session:
         rows = await session.scalars(
             select(LedgerPayout)
@@ -42,7 +42,7 @@ async def test_the_demo_shop_and_creator_have_a_paid_payout_and_one_in_transit(
     owners = {"shop": Owner.shop(shop.id), "creator": Owner.creator(creator.id)}
     seen: dict[str, list[LedgerPayout]] = {}
     for name, owner in owners.items():
-        payouts = await _payouts(owner)
+        payouts = await payouts_of(owner)
         seen[name] = payouts
         assert [payout.status for payout in payouts] == ["paid", "in_transit"], name
         assert payouts[0].settled_at is not None and payouts[1].settled_at is None
@@ -62,7 +62,7 @@ async def test_the_demo_shop_and_creator_have_a_paid_payout_and_one_in_transit(
 
     await seed_demo()  # a rerun makes no more payouts
     for name, owner in owners.items():
-        assert [p.id for p in await _payouts(owner)] == [p.id for p in seen[name]]
+        assert [p.id for p in await payouts_of(owner)] == [p.id for p in seen[name]]
     async with unit_of_work() as session:
         assert await ledger.verify_ledger(session=session) == []
 
