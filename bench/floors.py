@@ -13,6 +13,9 @@ as the bare endpoint of bench/http_baseline.py:
 - Events (issue 4, 50,000 events/s): batches of 100 of bench/events.py's events inserted into
   recs_events as they came (its real indexes), one statement, nothing else.
 
+And ClipCart's own GET /healthz (its middleware stack, no database), the least any ClipCart
+request costs, against the same bare endpoint.
+
     .venv/bin/python -m bench.floors [--seconds 8] [--warmup 2]
 
 Writes bench/results/floors.json.
@@ -26,8 +29,10 @@ import hashlib
 import json
 import re
 import secrets
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -36,7 +41,7 @@ from rich.table import Table
 
 from bench._http import REPO_ROOT, LoadResult, granian_server, machine_description, run_load
 from bench.events import database_backends, make_bodies, post_load, scratch_postgres
-from bench.http_baseline import serve_and_measure
+from bench.http_baseline import clipcart_env, serve_and_measure
 
 RESULTS = REPO_ROOT / "bench" / "results" / "floors.json"
 CALLERS = 5000
@@ -118,6 +123,14 @@ def main() -> None:
     bare = serve_and_measure(
         "bare: FastAPI, one JSON route, no middleware", "bench._bare_app:app", "/ok", load=load
     )
+    with tempfile.TemporaryDirectory(prefix="clipcart-bench-floors-") as data_dir:
+        stack = serve_and_measure(
+            "ClipCart's stack: GET /healthz",
+            "clipcart.app:create_app",
+            "/healthz",
+            load=load,
+            env=clipcart_env(Path(data_dir), log_level="WARNING"),
+        )
     with scratch_postgres() as database_url:
         from clipcart.core.migrations import upgrade_to_head
 
@@ -152,6 +165,8 @@ def main() -> None:
 
     figures: dict[str, Any] = {
         "bare_rps": round(bare.rps, 1),
+        "clipcart_healthz_rps": round(stack.rps, 1),
+        "clipcart_healthz_ratio": round(stack.rps / bare.rps, 3),
         "floor_read_rps": round(read.rps, 1),
         "floor_read_ratio": round(read.rps / bare.rps, 3),
         "floor_read_p99_ms": round(read.p99_ms, 2),
@@ -172,6 +187,15 @@ def main() -> None:
         f"{bare.p50_ms:.2f}",
         f"{bare.p99_ms:.2f}",
         "",
+        "",
+    )
+    table.add_row(
+        "ClipCart's stack, GET /healthz (no database)",
+        "16",
+        f"{stack.rps:,.0f}",
+        f"{stack.p50_ms:.2f}",
+        f"{stack.p99_ms:.2f}",
+        f"ratio {stack.rps / bare.rps:.3f}",
         "",
     )
     table.add_row(
@@ -213,7 +237,7 @@ def main() -> None:
             "floor_refuse_p99_ms": 50,
             "floor_events_per_s": 50_000,
         },
-        "baselines": {"floor_read_rps": "bare_rps"},
+        "baselines": {"floor_read_rps": "bare_rps", "clipcart_healthz_rps": "bare_rps"},
         "machine": machine_description("asyncio keep-alive clients", "one Granian worker"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
