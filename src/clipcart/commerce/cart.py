@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.commerce import domain
@@ -31,6 +30,7 @@ from clipcart.commerce.schemas import (
     CartShopOut,
 )
 from clipcart.core import clock
+from clipcart.core.db import dialect_insert
 from clipcart.core.errors import NotFound, ValidationFailed
 from clipcart.core.ids import new_id
 from clipcart.core.money import Money
@@ -72,10 +72,8 @@ async def get_or_create_cart(owner: CartOwner, *, session: AsyncSession, lock: b
     cart = await find_cart(owner, session=session, lock=lock)
     if cart is None:
         now = clock.now()
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         await session.execute(
-            insert(Cart)
+            dialect_insert(session, Cart)
             .values(
                 id=new_id(),
                 user_id=owner.user_id,

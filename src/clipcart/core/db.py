@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, DateTime, MetaData, TypeDecorator, Uuid, event, exc, literal
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -119,6 +120,22 @@ def fixed_limit(count: int) -> BindParameter[int]:
     the rows, so a small LIMIT sent as a parameter had every call planned anew. Written in, the
     statement (one per distinct count) is planned once per connection."""
     return literal(count, literal_execute=True)
+
+
+def insert_for(dialect: str) -> Any:
+    """The INSERT construct of this database's dialect, the one that can say ON CONFLICT (DO
+    NOTHING, DO UPDATE): ClipCart runs on PostgreSQL and SQLite only."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"ClipCart does not support the {dialect} database")
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT into `table` (a model or a table) that understands ON CONFLICT on this
+    session's database."""
+    return insert_for(session.get_bind().dialect.name)(table)
 
 
 def create_engine(url: str | None = None) -> AsyncEngine:

@@ -31,13 +31,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clipcart.core import clock
 from clipcart.core.config import get_settings
-from clipcart.core.db import Base, IdMixin, TimestampMixin
+from clipcart.core.db import Base, IdMixin, TimestampMixin, insert_for
 from clipcart.core.errors import BadRequest, Conflict, ValidationFailed
 from clipcart.core.ids import new_id
 
@@ -73,8 +72,8 @@ _KEYS = cast(Table, IdempotencyRecord.__table__)
 # Built once per database (every order and payment claims a key; building a statement costs
 # about as much as running it): the claim, written unless the key is taken, and the answer.
 _CLAIMS = {
-    name: dialect.insert(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    name: insert_for(name)(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.id)
+    for name in ("postgresql", "sqlite")
 }
 _ANSWER = (
     update(IdempotencyRecord)

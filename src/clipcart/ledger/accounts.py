@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
+from clipcart.core.db import dialect_insert, insert_for
 from clipcart.core.errors import NotFound
 from clipcart.core.ids import new_id
 from clipcart.ledger.domain import AccountKey, Balance, Side
@@ -22,19 +22,6 @@ ACCOUNTS = cast(Table, LedgerAccount.__table__)
 # SQLite limits how deep a WHERE clause may nest; look accounts up in batches.
 _KEYS_PER_QUERY = 100
 BALANCE_COLUMNS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
-
-
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that can say ON CONFLICT DO NOTHING on this database."""
-    return _insert_for(session.get_bind().dialect.name)(table)
-
-
-def _insert_for(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return postgresql.insert
-    if dialect == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"the ledger does not support {dialect}")
 
 
 def _key_clause(key: AccountKey) -> Any:
@@ -123,7 +110,7 @@ def insert_new_rows(session: AsyncSession, table: Table) -> Any:
 
 @functools.cache
 def _rows_inserted(dialect: str, table: Table) -> Any:
-    return _insert_for(dialect)(table).on_conflict_do_nothing().returning(table.c.id)
+    return insert_for(dialect)(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 async def get_or_create_account_ids(

@@ -10,7 +10,6 @@ import uuid
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts import service as accounts
@@ -18,6 +17,7 @@ from clipcart.accounts.models import User
 from clipcart.catalog import service as catalog
 from clipcart.commerce import orders
 from clipcart.core import clock
+from clipcart.core.db import dialect_insert
 from clipcart.core.errors import (
     Conflict,
     FieldErrors,
@@ -173,9 +173,7 @@ async def _checked_text(
 def _insert(session: AsyncSession, model: type[Conversation] | type[Message]) -> Any:
     """An INSERT that understands ON CONFLICT DO NOTHING on this session's database (no
     savepoints: SQLite's driver would commit the outer transaction on releasing one)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return dialect_insert(session, model)
 
 
 async def _append(

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import clock
-from clipcart.core.db import unit_of_work
+from clipcart.core.db import dialect_insert, unit_of_work
 from clipcart.core.errors import BadRequest, NotFound
 from clipcart.payments import domain
 from clipcart.payments.models import PaymentIntent, PaymentRefund, ProcessedProviderEvent
@@ -125,9 +124,8 @@ async def handle_webhook(
         raise BadRequest(f"Webhook rejected: {error}.", code="invalid_webhook") from error
     known = event.type in KNOWN_EVENTS and event.charge is not None
     outcome = "applied" if known else "ignored"
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     inserted = await session.execute(
-        insert(ProcessedProviderEvent)
+        dialect_insert(session, ProcessedProviderEvent)
         .values(
             provider=provider_name,
             event_id=event.id,

@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipcart.core.db import fixed_limit
+from clipcart.core.db import fixed_limit, insert_for
 from clipcart.recs import domain
 from clipcart.recs.models import VideoTrend
 
@@ -77,8 +76,9 @@ async def add_engagement(increments: dict[uuid.UUID, float], *, session: AsyncSe
 @functools.cache
 def _upsert(dialect: str) -> Any:
     """INSERT ... ON CONFLICT (video_id) DO UPDATE SET score = score + excluded.score."""
-    insert: Any = postgresql.insert(_TABLE) if dialect == "postgresql" else sqlite.insert(_TABLE)
-    statement = insert.values(video_id=bindparam("trend_video_id"), score=bindparam("trend_score"))
+    statement = insert_for(dialect)(_TABLE).values(
+        video_id=bindparam("trend_video_id"), score=bindparam("trend_score")
+    )
     return statement.on_conflict_do_update(
         index_elements=[_TABLE.c.video_id],
         set_={"score": _TABLE.c.score + statement.excluded.score},

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipcart.core.db import dialect_insert
 from clipcart.media.models import Video
 from clipcart.social.models import (
     Save,
@@ -78,13 +79,6 @@ class FollowingIds:
 
     user_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     shop_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
-
-
-def dialect_insert(session: AsyncSession, model: Any) -> Any:
-    """An INSERT that understands ON CONFLICT on this session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 async def changed_rows(session: AsyncSession, statement: Executable) -> int:

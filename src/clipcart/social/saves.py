@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
+from clipcart.core.db import dialect_insert
 from clipcart.core.errors import Conflict, NotFound, ValidationFailed
 from clipcart.core.ids import new_id
 from clipcart.core.pagination import paginate
@@ -18,7 +19,6 @@ from clipcart.social.counters import (
     VideoCounts,
     add_to_video,
     changed_rows,
-    dialect_insert,
     insert_once,
     video_counts,
 )

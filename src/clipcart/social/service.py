@@ -13,6 +13,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.accounts.models import User
+from clipcart.core.db import dialect_insert
 from clipcart.core.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from clipcart.core.pagination import paginate
 from clipcart.core.ratelimit import RateLimiter
@@ -41,7 +42,6 @@ from clipcart.social.counters import (
     add_to_user,
     add_to_video,
     changed_rows,
-    dialect_insert,
     following_ids,
     insert_once,
     postgres_record_views_steps,
