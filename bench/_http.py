@@ -37,6 +37,18 @@ class LoadResult:
         """Completed requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @classmethod
+    def of(cls, latencies: list[float], *, seconds: float, errors: int) -> LoadResult:
+        """The result of a run from each request's latency (seconds, any order)."""
+        ordered = sorted(latencies)
+        return cls(
+            requests=len(ordered),
+            seconds=seconds,
+            p50_ms=_percentile(ordered, 0.50) * 1000,
+            p99_ms=_percentile(ordered, 0.99) * 1000,
+            errors=errors,
+        )
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
@@ -202,15 +214,7 @@ async def _run_asyncio(
             writer.close()
 
     await asyncio.gather(*(client() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return LoadResult(
-        requests=len(latencies),
-        seconds=elapsed,
-        p50_ms=_percentile(latencies, 0.50) * 1000,
-        p99_ms=_percentile(latencies, 0.99) * 1000,
-        errors=errors,
-    )
+    return LoadResult.of(latencies, seconds=time.perf_counter() - started, errors=errors)
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

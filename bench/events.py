@@ -258,20 +258,7 @@ async def _post_load(
         for pid, used in database_after.items()
         if pid in database_before
     )
-    latencies.sort()
-
-    def percentile(fraction: float) -> float:
-        if not latencies:
-            return 0.0
-        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000
-
-    load = LoadResult(
-        requests=len(latencies),
-        seconds=elapsed,
-        p50_ms=percentile(0.50),
-        p99_ms=percentile(0.99),
-        errors=totals["errors"],
-    )
+    load = LoadResult.of(latencies, seconds=elapsed, errors=totals["errors"])
     return IngestResult(
         load,
         totals["accepted"],

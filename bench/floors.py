@@ -104,13 +104,7 @@ async def _refusals(
             writer.close()
 
     await asyncio.gather(*(client() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def percentile(fraction: float) -> float:
-        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000
-
-    return LoadResult(len(latencies), elapsed, percentile(0.5), percentile(0.99), errors)
+    return LoadResult.of(latencies, seconds=time.perf_counter() - started, errors=errors)
 
 
 def main() -> None:
