@@ -388,26 +388,24 @@ def _features_of(
         counts = engagement.get(video_id, nothing)
         trend = trends.get(video_id, 0.0)
         followed = owner_id in followed_users or (shop_id is not None and shop_id in followed_shops)
-        # By position, in the order of Features' fields (by keyword cost three times as much,
-        # once per candidate).
         result.append(
             Features(
-                video_id,
-                owner_id,  # creator_id
-                video.created_at,
-                frozenset(proposed.get(video_id, ())),  # sources
-                similarity.get(video_id, 0.0),
-                tanh(creator_taste.get(owner_id, 0.0) / SATURATION),  # creator_affinity
-                topic_affinity,
-                interest_match,
-                followed,
-                counts.views,
-                counts.likes + counts.comments + counts.saves + counts.shares,  # engagements
-                trend / top_trend if top_trend > 0 else 0.0,  # trend
-                bool(shown),  # shoppable
-                max(0.0, tanh(intent / SATURATION)),  # product_intent
-                max([price for _, _, price in shown], default=None),  # price_minor
-                shop_id in region_shops,  # region_match
+                video_id=video_id,
+                creator_id=owner_id,
+                created_at=video.created_at,
+                sources=frozenset(proposed.get(video_id, ())),
+                similarity=similarity.get(video_id, 0.0),
+                creator_affinity=tanh(creator_taste.get(owner_id, 0.0) / SATURATION),
+                topic_affinity=topic_affinity,
+                interest_match=interest_match,
+                followed=followed,
+                views=counts.views,
+                engagements=counts.likes + counts.comments + counts.saves + counts.shares,
+                trend=trend / top_trend if top_trend > 0 else 0.0,
+                shoppable=bool(shown),
+                product_intent=max(0.0, tanh(intent / SATURATION)),
+                price_minor=max([price for _, _, price in shown], default=None),
+                region_match=shop_id in region_shops,
             )
         )
     return result

@@ -36,10 +36,6 @@ class MixState:
     last_creator: bytes = b""
     served: list[bytes] = field(default_factory=list)
 
-    def has_served(self, video_id: uuid.UUID) -> bool:
-        """Whether this scrolling session already showed the video."""
-        return suffix(video_id) in self.served
-
 
 def encode_cursor(state: MixState) -> str:
     """The state as an opaque URL-safe cursor."""
