@@ -73,13 +73,8 @@ async def load_buyables(
 
 # The same, with each variant's live deal (or None) at the time bound as `now`: quotes and
 # checkouts price with it, and one statement is cheaper than two.
-_BUYABLES_WITH_DEALS = (
-    select(Variant, Product, Shop, FlashDeal)
-    .join(Product, Product.id == Variant.product_id)
-    .join(Shop, Shop.id == Product.shop_id)
-    .outerjoin(FlashDeal, FlashDeal.id == flash_deals.live_deal_id_of(Variant.id))
-    .where(Variant.id.in_(bindparam("variant_ids", expanding=True)))
-    .options(raiseload(Product.variants), raiseload(Product.images), raiseload(Product.shop))
+_BUYABLES_WITH_DEALS = _BUYABLES.add_columns(FlashDeal).outerjoin(
+    FlashDeal, FlashDeal.id == flash_deals.live_deal_id_of(Variant.id)
 )
 
 

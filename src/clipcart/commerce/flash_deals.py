@@ -19,6 +19,7 @@ from clipcart.commerce.models import Order, OrderLine
 from clipcart.commerce.promotion_models import FlashDeal
 from clipcart.commerce.promotion_schemas import FlashDealIn
 from clipcart.core import clock
+from clipcart.core.db import fixed_limit
 from clipcart.core.errors import Conflict, FieldErrors, NotFound, ValidationFailed
 from clipcart.shops.models import Shop
 
@@ -86,7 +87,7 @@ def live_deal_id_of(variant_id: InstrumentedAttribute[uuid.UUID]) -> ScalarSelec
         select(deal.id)
         .where(deal.variant_id == variant_id, _is_live(deal))
         .order_by(deal.deal_price, deal.id.desc())
-        .limit(1)
+        .limit(fixed_limit(1))
         .scalar_subquery()
     )
 
