@@ -20,6 +20,7 @@ from clipcart.core.db import (
     IdMixin,
     TimestampMixin,
     UTCDateTime,
+    fetch_value_in_one_transaction,
     fixed_limit,
     get_engine,
     get_sessionmaker,
@@ -242,6 +243,64 @@ async def test_hooks_run_once_per_transaction() -> None:
     async with unit_of_work() as session:
         events.after_commit(session, lambda: seen.append("two"))
     assert seen == ["one", "two"]
+
+
+async def test_a_unit_that_touched_nothing_takes_no_connection_and_still_runs_hooks() -> None:
+    """Its commit is skipped (nothing began), but what it queued for after the commit runs."""
+    checkouts: list[object] = []
+
+    def count_checkout(*_: object) -> None:
+        checkouts.append(object())
+
+    seen: list[str] = []
+    engine = get_engine()
+    event.listen(engine.sync_engine, "checkout", count_checkout)
+    try:
+        async with unit_of_work() as session:
+            events.after_commit(session, lambda: seen.append("ran"))
+    finally:
+        event.remove(engine.sync_engine, "checkout", count_checkout)
+    assert checkouts == []
+    assert seen == ["ran"]
+
+
+_INSERT_HAPPENING = (
+    "WITH stored AS (INSERT INTO core_test_db_happenings (id, at, label) "
+    "VALUES ($1, now(), 'raw') RETURNING id) SELECT count(*) FROM stored"
+)
+
+
+@pytest.mark.postgres
+async def test_one_statement_alone_is_its_own_transaction() -> None:
+    """With no transaction begun, the statement commits by itself: another connection sees its
+    row at once, and the session, which began nothing, has nothing to undo."""
+    require_postgres()
+    async with get_sessionmaker()() as session:
+        assert await fetch_value_in_one_transaction(session, _INSERT_HAPPENING, 1) == 1
+        assert not session.in_transaction()
+        assert await count_happenings() == 1
+        await session.rollback()
+    assert await count_happenings() == 1
+
+
+@pytest.mark.postgres
+async def test_one_statement_joins_the_transaction_the_session_began() -> None:
+    """Once the unit of work has begun (it read or wrote before), the statement is part of it
+    and is undone with it."""
+    require_postgres()
+    with pytest.raises(LookupError):
+        async with unit_of_work() as session:
+            session.add(Happening(id=1, at=MOMENTS[0]))
+            await session.flush()
+            assert await fetch_value_in_one_transaction(session, _INSERT_HAPPENING, 2) == 1
+            assert await count_happenings() == 0  # not committed yet
+            raise LookupError("the use case failed after the statement")
+    assert await count_happenings() == 0
+
+    async with unit_of_work() as session:
+        await session.scalar(select(func.count()).select_from(Happening))
+        await fetch_value_in_one_transaction(session, _INSERT_HAPPENING, 3)
+    assert await count_happenings() == 1
 
 
 @pytest.mark.postgres

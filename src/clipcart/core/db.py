@@ -14,6 +14,7 @@ from sqlalchemy import BindParameter, DateTime, MetaData, TypeDecorator, Uuid, e
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -138,6 +139,32 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
     return insert_for(session.get_bind().dialect.name)(table)
 
 
+async def fetch_value_in_one_transaction(session: AsyncSession, sql: str, *arguments: Any) -> Any:
+    """The first value of one raw PostgreSQL statement, sent straight to asyncpg: inside the
+    session's transaction when it has begun one, else as the unit of work's whole transaction.
+
+    A request whose only database work is one statement (a batch of events) then costs one
+    round trip instead of three (BEGIN, the statement, COMMIT), and no ORM work: the statement
+    is atomic on its own and nothing else of the request writes. It runs on a connection of
+    the session's own pool, and the session's commit that follows has nothing to do.
+    """
+    if session.in_transaction():
+        return await _fetch_value(await session.connection(), sql, arguments)
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine):
+        raise RuntimeError("the session is not bound to an async engine")
+    async with engine.connect() as alone:
+        # asyncpg outside a transaction block runs the statement in a transaction of its own.
+        return await _fetch_value(alone, sql, arguments)
+
+
+async def _fetch_value(connection: AsyncConnection, sql: str, arguments: tuple[Any, ...]) -> Any:
+    driver_connection = (await connection.get_raw_connection()).driver_connection
+    if driver_connection is None:
+        raise RuntimeError("the pooled connection has no driver connection")
+    return await driver_connection.fetchval(sql, *arguments)
+
+
 def create_engine(url: str | None = None) -> AsyncEngine:
     """A new engine for `url` (default: the configured database)."""
     url = url or get_settings().resolved_database_url
@@ -193,13 +220,20 @@ async def dispose_engine() -> None:
         await entry[0].dispose()
 
 
+async def commit_work(session: AsyncSession) -> None:
+    """Commit what the session did; one that began no transaction and holds no unflushed
+    changes did nothing, and its commit (SQLAlchemy's empty one, ~50 µs) is skipped."""
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        await session.commit()
+
+
 @asynccontextmanager
 async def unit_of_work() -> AsyncIterator[AsyncSession]:
     """One transaction: commits once if the block succeeds, then runs after-commit hooks."""
     async with get_sessionmaker()() as session:
         try:
             yield session
-            await session.commit()
+            await commit_work(session)
         except BaseException:
             await session.rollback()
             events.discard(session)

@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipcart.core import events
-from clipcart.core.db import get_sessionmaker
+from clipcart.core.db import commit_work, get_sessionmaker
 
 RequestGuard = Callable[[Request, AsyncSession], Awaitable[None]]
 
@@ -31,7 +31,7 @@ class UnitOfWorkRoute(APIRoute):
                         await guard(request, session)
                     response = await handler(request)
                     if response.status_code < 400:
-                        await session.commit()
+                        await commit_work(session)
                     else:
                         await session.rollback()
                         events.discard(session)

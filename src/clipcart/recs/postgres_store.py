@@ -10,6 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipcart.core.db import fetch_value_in_one_transaction
 from clipcart.recs import domain, trending
 from clipcart.recs.models import RecsEvent
 from clipcart.social import service as social_service
@@ -125,8 +126,6 @@ async def store(columns: dict[str, list[Any]], *, session: AsyncSession) -> int:
         same.append(value)
     constants = [columns[name][0] for name in _PG_BATCH_CONSTANTS]
     arguments = (*arrays, *same, *constants)
-    # In the request's unit of work like every other write: BEGIN and COMMIT cost two more
-    # round trips (~1 µs an event) than running it alone, but nothing here commits.
-    connection = await session.connection()
-    result = await connection.exec_driver_sql(_PG_INSERT_SQL, arguments)
-    return cast(int, result.scalar_one())
+    # The request's whole transaction when nothing before it began one (a visitor's batch):
+    # BEGIN, COMMIT and SQLAlchemy's cursor cost ~7 µs an event of server CPU, a third of it.
+    return cast(int, await fetch_value_in_one_transaction(session, _PG_INSERT_SQL, *arguments))
