@@ -40,7 +40,15 @@ class RecsEvent(Base):
             sqlite_where=text("user_id IS NOT NULL"),
         ),
         Index("ix_recs_events_video_id_type", "video_id", "type"),
-        Index("ix_recs_events_occurred_at_id", "occurred_at", "id"),
+        # Time follows the insert order: a BRIN index finds a window (training) for almost
+        # nothing per insert, where a B-tree's right edge was a hot spot (a sixth of the
+        # database's work per event). SQLite makes it a B-tree.
+        Index(
+            "ix_recs_events_occurred_at",
+            "occurred_at",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
     )
 
     # The client's UUID: the same event sent twice is stored once.
