@@ -284,6 +284,34 @@ async def test_one_statement_alone_is_its_own_transaction() -> None:
 
 
 @pytest.mark.postgres
+async def test_a_statement_that_fails_alone_changes_nothing_and_its_connection_is_closed() -> None:
+    """Its connection is not given to the next request in a state SQLAlchemy never saw."""
+    require_postgres()
+    invalidated: list[object] = []
+
+    def count_invalidated(*_: object) -> None:
+        invalidated.append(object())
+
+    engine = get_engine()
+    event.listen(engine.sync_engine, "invalidate", count_invalidated)
+    try:
+        async with get_sessionmaker()() as session:
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await fetch_value_in_one_transaction(
+                    session,
+                    "WITH stored AS (INSERT INTO core_test_db_happenings (id, at, label) "
+                    "VALUES ($1::int, now(), 'once'), ($1::int, now(), 'twice') RETURNING id) "
+                    "SELECT count(*) FROM stored",
+                    5,
+                )
+            assert invalidated != []
+            assert await fetch_value_in_one_transaction(session, _INSERT_HAPPENING, 6) == 1
+    finally:
+        event.remove(engine.sync_engine, "invalidate", count_invalidated)
+    assert await count_happenings() == 1
+
+
+@pytest.mark.postgres
 async def test_one_statement_joins_the_transaction_the_session_began() -> None:
     """Once the unit of work has begun (it read or wrote before), the statement is part of it
     and is undone with it."""

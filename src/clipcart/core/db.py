@@ -155,7 +155,13 @@ async def fetch_value_in_one_transaction(session: AsyncSession, sql: str, *argum
         raise RuntimeError("the session is not bound to an async engine")
     async with engine.connect() as alone:
         # asyncpg outside a transaction block runs the statement in a transaction of its own.
-        return await _fetch_value(alone, sql, arguments)
+        try:
+            return await _fetch_value(alone, sql, arguments)
+        except BaseException:
+            # A failure (or a cancellation) SQLAlchemy did not see leaves the driver connection
+            # in a state it cannot reset: it is closed rather than given to the next request.
+            await alone.invalidate()
+            raise
 
 
 async def _fetch_value(connection: AsyncConnection, sql: str, arguments: tuple[Any, ...]) -> Any:
