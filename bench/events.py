@@ -2,10 +2,12 @@
 batches of 100 from 16 keep-alive clients, on SQLite and on PostgreSQL (a scratch database
 created and dropped), next to the bare JSON endpoint of bench/http_baseline.py in the same run.
 Each batch is one viewer's page: 20 videos, each with an impression, watch, replay, watch and
-a product chip tap or sheet open, every event at its own moment; a second run sends the same
-without impressions, to show what adding views to the counters costs (on PostgreSQL a step of
-the insert's own statement, on SQLite social.service.record_views). CPU per event is reported
-for the server process and, on PostgreSQL, for the backends serving its connections.
+a product chip tap or sheet open, every event at its own moment, sent by visitors (no session);
+a second run sends the same without impressions, to show what adding views to the counters
+costs (on PostgreSQL a step of the insert's own statement, on SQLite
+social.service.record_views), and a third sends the feed's mix from signed-in viewers, one per
+client (bearer tokens). CPU per event is reported for the server process and, on PostgreSQL,
+for the backends serving its connections.
 
     .venv/bin/python -m bench.events [--seconds 8] [--warmup 2] [--connections 16]
 
@@ -24,7 +26,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +37,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from bench._events_world import seed_videos, signed_in_viewers
 from bench._http import REPO_ROOT, LoadResult, granian_server, machine_description
 from bench._proc import cpu_seconds_of, descendants, processes
 from bench.http_baseline import clipcart_env, serve_and_measure
@@ -42,7 +45,6 @@ from bench.http_baseline import clipcart_env, serve_and_measure
 RESULTS = REPO_ROOT / "bench" / "results" / "events.json"
 BATCH = 100
 TARGET_EVENTS_PER_S = 50_000
-VIDEOS = 200
 VIDEOS_PER_BATCH = BATCH // 5
 # 600,000 distinct events per run, enough for 8 s at more than the target; beyond that bodies
 # repeat (counted as duplicates, not stored events, which would skew the figures).
@@ -85,45 +87,6 @@ def server_cpu_seconds() -> float:
     """CPU seconds used so far by this process's descendants (the Granian server), from /proc."""
     table = processes()
     return sum(table[pid].cpu_seconds for pid in descendants(os.getpid(), table))
-
-
-def seed_videos(database_url: str) -> list[uuid.UUID]:
-    """Migrate a fresh database and give it one creator with VIDEOS ready videos."""
-    from clipcart.core.migrations import upgrade_to_head
-
-    upgrade_to_head(database_url)
-    return asyncio.run(_insert_videos(database_url))
-
-
-async def _insert_videos(database_url: str) -> list[uuid.UUID]:
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from clipcart.accounts.models import User
-    from clipcart.core.db import create_engine
-    from clipcart.media.models import Video
-    from clipcart.models import load_all_models
-
-    load_all_models()
-    engine = create_engine(database_url)
-    try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            creator = User(
-                email="bench@example.com",
-                handle="bench",
-                display_name="Bench",
-                password_hash="-",
-            )
-            session.add(creator)
-            await session.flush()
-            videos = [
-                Video(owner_id=creator.id, status="ready", duration_seconds=15.0)
-                for _ in range(VIDEOS)
-            ]
-            session.add_all(videos)
-            await session.commit()
-            return [video.id for video in videos]
-    finally:
-        await engine.dispose()
 
 
 def make_bodies(video_ids: list[uuid.UUID], count: int, *, views: bool = True) -> list[bytes]:
@@ -192,12 +155,19 @@ def post_load(
     connections: int,
     seconds: float,
     database_pids: Collection[int] = (),
+    headers: Sequence[str] = ("",),
 ) -> IngestResult:
     """Keep `connections` clients posting the next body on `url` for `seconds` (measuring the
-    CPU of the server and of the database processes `database_pids`)."""
+    CPU of the server and of the database processes `database_pids`); client i sends the more
+    header lines `headers[i % len(headers)]` (each line ending in CRLF)."""
     return asyncio.run(
         _post_load(
-            url, bodies, connections=connections, seconds=seconds, database_pids=database_pids
+            url,
+            bodies,
+            connections=connections,
+            seconds=seconds,
+            database_pids=database_pids,
+            headers=headers,
         )
     )
 
@@ -209,13 +179,17 @@ async def _post_load(
     connections: int,
     seconds: float,
     database_pids: Collection[int],
+    headers: Sequence[str],
 ) -> IngestResult:
     host, _, port = url.removeprefix("http://").partition("/")[0].partition(":")
     path = "/" + url.removeprefix("http://").partition("/")[2]
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        "Accept: application/json\r\nContent-Length: "
-    ).encode()
+    heads = [
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{lines}"
+            "Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: "
+        ).encode()
+        for lines in headers
+    ]
     next_body = iter(_cycle(bodies))
     cpu_before = server_cpu_seconds()
     database_before = cpu_seconds_of(database_pids)
@@ -224,7 +198,7 @@ async def _post_load(
     started = time.perf_counter()
     deadline = started + seconds
 
-    async def client() -> None:
+    async def client(head: bytes) -> None:
         reader, writer = await asyncio.open_connection(host, int(port))
         try:
             while time.perf_counter() < deadline:
@@ -248,7 +222,7 @@ async def _post_load(
         finally:
             writer.close()
 
-    await asyncio.gather(*(client() for _ in range(connections)))
+    await asyncio.gather(*(client(heads[number % len(heads)]) for number in range(connections)))
     elapsed = time.perf_counter() - started
     server_cpu = server_cpu_seconds() - cpu_before
     database_after = cpu_seconds_of(database_pids)
@@ -314,13 +288,16 @@ def scratch_postgres() -> Iterator[str]:
 
 def measure_ingest(
     title: str, database_url: str, data_dir: Path, *, args: argparse.Namespace
-) -> tuple[IngestResult, IngestResult]:
-    """Seed the database, serve ClipCart on it, warm up, then the measured runs: the feed's
-    mix of events, and the same without impressions (no view counters to update)."""
+) -> dict[str, IngestResult]:
+    """Seed the database, serve ClipCart on it, warm up, then the measured runs, by name: the
+    feed's mix of events from visitors (""), the same without impressions (no view counters
+    to update), and the feed's mix from signed-in viewers (one per client)."""
     with console.status(f"{title}: seeding"):
         video_ids = seed_videos(database_url)
+        tokens = signed_in_viewers(database_url, args.connections)
         bodies = make_bodies(video_ids, MAX_BODIES)
         no_view_bodies = make_bodies(video_ids, MAX_BODIES, views=False)
+        signed_in_bodies = make_bodies(video_ids, MAX_BODIES)
     warmup_bodies, bodies = bodies[:200], bodies[200:]
     env = clipcart_env(data_dir, log_level="WARNING") | {"CLIPCART_DATABASE_URL": database_url}
     with (
@@ -329,22 +306,27 @@ def measure_ingest(
             "clipcart.app:create_app", factory=True, env=env, ready_path="/healthz"
         ) as base,
     ):
-        post_load(
-            base + "/api/v1/events",
-            warmup_bodies,
-            connections=args.connections,
-            seconds=args.warmup,
-        )
+        url = base + "/api/v1/events"
+        post_load(url, warmup_bodies, connections=args.connections, seconds=args.warmup)
         # The warm-up opened the server's pooled connections: their backends do its work.
         load = {"connections": args.connections, "database_pids": database_backends(database_url)}
-        result = post_load(base + "/api/v1/events", bodies, seconds=args.seconds, **load)
-        no_views = post_load(base + "/api/v1/events", no_view_bodies, seconds=args.seconds, **load)
-    for run in (result, no_views):
+        runs = {
+            "": post_load(url, bodies, seconds=args.seconds, **load),
+            "without_views": post_load(url, no_view_bodies, seconds=args.seconds, **load),
+            "signed_in": post_load(
+                url,
+                signed_in_bodies,
+                seconds=args.seconds,
+                headers=[f"Authorization: Bearer {token}\r\n" for token in tokens],
+                **load,
+            ),
+        }
+    for name, run in runs.items():
         if run.load.errors or run.rejected:
             raise RuntimeError(
-                f"{title}: {run.load.errors} failed requests, {run.rejected} rejected"
+                f"{title} {name}: {run.load.errors} failed requests, {run.rejected} rejected"
             )
-    return result, no_views
+    return runs
 
 
 def main() -> None:
@@ -367,14 +349,13 @@ def main() -> None:
         root = Path(temporary)
         (root / "sqlite").mkdir()
         sqlite_url = f"sqlite+aiosqlite:///{root / 'sqlite' / 'clipcart.db'}"
-        runs["sqlite"], runs["sqlite_without_views"] = measure_ingest(
-            "SQLite", sqlite_url, root / "sqlite", args=args
-        )
+        for name, run in measure_ingest("SQLite", sqlite_url, root / "sqlite", args=args).items():
+            runs["_".join(filter(None, ("sqlite", name)))] = run
         (root / "postgres").mkdir()
         with scratch_postgres() as postgres_url:
-            runs["postgres"], runs["postgres_without_views"] = measure_ingest(
-                "PostgreSQL", postgres_url, root / "postgres", args=args
-            )
+            measured = measure_ingest("PostgreSQL", postgres_url, root / "postgres", args=args)
+            for name, run in measured.items():
+                runs["_".join(filter(None, ("postgres", name)))] = run
 
     table = Table(title=f"Event ingestion (one Granian worker, batches of {BATCH})")
     columns = (
@@ -413,8 +394,10 @@ def main() -> None:
     console.print(table)
     console.print(
         f"Target: {TARGET_EVENTS_PER_S:,} events/s. 'without views': the same batches with the "
-        "impressions turned into replays, so no view counters are updated. DB CPU: the "
-        "PostgreSQL backends serving the server's connections."
+        "impressions turned into replays, so no view counters are updated. 'signed in': the "
+        "same mix sent by signed-in viewers, one per client, with their API tokens (the caller "
+        "checked, the events indexed by person). DB CPU: the PostgreSQL backends serving the "
+        "server's connections."
     )
 
     figures = {
@@ -422,8 +405,11 @@ def main() -> None:
         "events_per_s_postgres": round(runs["postgres"].events_per_s, 1),
         "bare_rps": round(bare.rps, 1),
     }
-    for name in ("sqlite_without_views", "postgres_without_views"):
-        figures[f"events_per_s_{name}"] = round(runs[name].events_per_s, 1)
+    for backend in ("sqlite", "postgres"):
+        for name in ("without_views", "signed_in"):
+            figures[f"events_per_s_{backend}_{name}"] = round(
+                runs[f"{backend}_{name}"].events_per_s, 1
+            )
     for name, run in runs.items():
         figures[f"batches_per_s_{name}"] = round(run.load.rps, 1)
         figures[f"server_cpu_us_per_event_{name}"] = round(run.cpu_us_per_event, 2)
