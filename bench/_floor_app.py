@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI, Request, Response
 
-_COLUMNS = (
+COLUMNS = (
     ("id", "uuid"),
     ("type", "smallint"),
     ("occurred_at", "text"),  # ISO text: PostgreSQL parses it
@@ -36,8 +36,8 @@ _COLUMNS = (
     ("duration_ms", "integer"),
     ("completed", "boolean"),
 )
-_ARRAYS = ", ".join(f"CAST(${n} AS {kind}[])" for n, (_, kind) in enumerate(_COLUMNS, 1))
-_NAMES = ", ".join(name for name, _ in _COLUMNS)
+_ARRAYS = ", ".join(f"CAST(${n} AS {kind}[])" for n, (_, kind) in enumerate(COLUMNS, 1))
+_NAMES = ", ".join(name for name, _ in COLUMNS)
 # Constant inputs from the bench's own table metadata: no outside text reaches this SQL.
 INSERT_EVENTS = (
     f"INSERT INTO recs_events ({_NAMES}, received_at) "
@@ -48,7 +48,7 @@ INSERT_EVENTS = (
 READ_CALLER = "SELECT user_id FROM floor_tokens WHERE token_hash = $1"
 READ_STOCK = "SELECT available FROM floor_stock WHERE variant_id = $1"
 # The bench's event type names, coded as recs.domain codes them (the values do not matter here).
-_CODES = {
+CODES = {
     "type": {"impression": 1, "watch": 2, "replay": 3, "chip_tap": 4, "sheet_open": 5},
     "surface": {"for_you": 1},
 }
@@ -99,10 +99,10 @@ async def events(request: Request) -> Response:
     """The batch's events stored as they came, one statement."""
     batch = json.loads(await request.body())["events"]
     arrays = [
-        [_CODES[name][event[name]] for event in batch]
-        if name in _CODES
+        [CODES[name][event[name]] for event in batch]
+        if name in CODES
         else [event.get(name) for event in batch]
-        for name, _ in _COLUMNS
+        for name, _ in COLUMNS
     ]
     async with request.app.state.pool.acquire() as connection:
         status = await connection.execute(INSERT_EVENTS, *arrays)
