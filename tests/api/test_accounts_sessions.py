@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from clipcart.accounts.models import AuthSession
 from clipcart.accounts.tasks import purge_dead_sessions
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core import clock
+from clipcart.core.clock import FrozenClock
 from clipcart.core.config import get_settings
 from clipcart.core.db import get_sessionmaker
 from tests.api.test_accounts_auth import API, assert_problem, login, new_client, signup
@@ -21,10 +22,8 @@ from tests.api.test_accounts_auth import API, assert_problem, login, new_client,
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
     """Time stands still until the test moves it."""
-    clock = FrozenClock(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with clock.frozen_at(datetime(2025, 3, 1, 12, 0, tzinfo=UTC)) as moved:
+        yield moved
 
 
 async def _last_seen() -> datetime:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from clipcart.accounts.models import ApiToken
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core import clock
 from clipcart.core.db import get_sessionmaker
 from clipcart.core.ids import hash_token
 from tests.api.test_accounts_auth import API, assert_problem, new_client, signup
@@ -123,16 +123,12 @@ async def test_unknown_token_is_401_even_on_public_pages(program: httpx.AsyncCli
 
 
 async def test_expired_token_is_401(client: httpx.AsyncClient, program: httpx.AsyncClient) -> None:
-    clock = FrozenClock(datetime(2025, 3, 1, tzinfo=UTC))
-    previous = set_clock(clock)
-    try:
+    with clock.frozen_at(datetime(2025, 3, 1, tzinfo=UTC)) as frozen:
         await signup(client)
         secret = (await create_token(client, ["account:read"], expires_in_days=1))["token"]
         assert (await program.get(f"{API}/me", headers=bearer(secret))).status_code == 200
-        clock.advance(timedelta(days=1, seconds=1))
+        frozen.advance(timedelta(days=1, seconds=1))
         assert_problem(await program.get(f"{API}/me", headers=bearer(secret)), 401, "invalid_token")
-    finally:
-        set_clock(previous)
 
 
 async def test_logout_everywhere_leaves_tokens_working(

@@ -12,17 +12,16 @@ import pytest
 from sqlalchemy import select
 
 from clipcart.accounts.models import RecoveryCode
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core import clock
+from clipcart.core.clock import FrozenClock
 from clipcart.core.db import get_sessionmaker
 from tests.api.test_accounts_auth import API, assert_problem, login, new_client, signup
 
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(datetime(2025, 3, 1, 12, 0, 10, tzinfo=UTC))
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with clock.frozen_at(datetime(2025, 3, 1, 12, 0, 10, tzinfo=UTC)) as moved:
+        yield moved
 
 
 @pytest.fixture

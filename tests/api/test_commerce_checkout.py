@@ -15,7 +15,7 @@ from clipcart.catalog.models import StockMovement, Variant
 from clipcart.commerce import domain, reservations
 from clipcart.commerce.models import Order, OrderEvent, OrderLine, StockReservation
 from clipcart.core import clock
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core.clock import FrozenClock
 from clipcart.core.db import get_sessionmaker, unit_of_work
 from clipcart.ledger import service as ledger
 from clipcart.payments.models import PaymentIntent
@@ -62,10 +62,8 @@ async def order_row(order_id: str) -> Order:
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
     """A clock the test moves."""
-    moved = FrozenClock(clock.now())
-    previous = set_clock(moved)
-    yield moved
-    set_clock(previous)
+    with clock.frozen_at(clock.now()) as moved:
+        yield moved
 
 
 async def test_quote_prices_each_shop_with_shipping_and_says_what_is_missing(

@@ -22,7 +22,8 @@ from clipcart.commerce.pricing import (
     quote_order,
 )
 from clipcart.commerce.promotion_models import Coupon
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core import clock
+from clipcart.core.clock import FrozenClock
 from clipcart.core.db import unit_of_work
 from clipcart.core.errors import Conflict, ValidationFailed
 from clipcart.shops import service as shops
@@ -45,10 +46,8 @@ START = datetime(2026, 8, 1, 12, tzinfo=UTC)
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(START)
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with clock.frozen_at(START) as moved:
+        yield moved
 
 
 async def make_coupon(shop: Seller, **fields: Any) -> dict[str, Any]:

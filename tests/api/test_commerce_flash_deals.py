@@ -17,7 +17,7 @@ from clipcart.commerce import domain, flash_deals
 from clipcart.commerce.models import Order, OrderLine
 from clipcart.commerce.promotion_models import FlashDeal
 from clipcart.core import clock
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core.clock import FrozenClock
 from clipcart.core.db import unit_of_work
 from clipcart.core.errors import AppError, Conflict
 from tests.api.test_accounts_auth import API, assert_problem, new_client, signup
@@ -41,10 +41,8 @@ __all__ = ["buyer", "commerce_sandbox", "seller"]
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    moving = FrozenClock(datetime(2026, 11, 1, 12, tzinfo=UTC))
-    previous = set_clock(moving)
-    yield moving
-    set_clock(previous)
+    with clock.frozen_at(datetime(2026, 11, 1, 12, tzinfo=UTC)) as moving:
+        yield moving
 
 
 async def create_deal(shop: Seller, **fields: Any) -> httpx.Response:

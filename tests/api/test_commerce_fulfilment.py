@@ -19,7 +19,7 @@ from clipcart.commerce import tasks
 from clipcart.commerce.config import get_commerce_settings
 from clipcart.commerce.models import Order, OrderLine
 from clipcart.core import clock
-from clipcart.core.clock import FrozenClock, set_clock
+from clipcart.core.clock import FrozenClock
 from clipcart.core.db import get_sessionmaker
 from clipcart.ledger import service as ledger
 from clipcart.ledger.models import LedgerTransfer
@@ -51,10 +51,8 @@ TRACKING = "1Z999AA10123456784"
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
     """A clock the test moves (move it back before using a login again: sessions expire)."""
-    moved = FrozenClock(clock.now())
-    previous = set_clock(moved)
-    yield moved
-    set_clock(previous)
+    with clock.frozen_at(clock.now()) as moved:
+        yield moved
 
 
 async def order_row(order_id: str | uuid.UUID) -> Order:

@@ -28,10 +28,8 @@ EVENTS = f"{API}/events"
 @pytest.fixture
 def frozen() -> Iterator[clock.FrozenClock]:
     """The server's clock, held still."""
-    fixed = clock.FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
-    previous = clock.set_clock(fixed)
-    yield fixed
-    clock.set_clock(previous)
+    with clock.frozen_at(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)) as fixed:
+        yield fixed
 
 
 def event(kind: str = "impression", **fields: Any) -> dict[str, Any]:

@@ -24,9 +24,8 @@ NOW = datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def after_dst_change() -> Iterator[None]:
-    previous = clock.set_clock(clock.FrozenClock(NOW))
-    yield
-    clock.set_clock(previous)
+    with clock.frozen_at(NOW):
+        yield
 
 
 async def test_each_event_is_stored_at_its_instant_in_any_zone(after_dst_change: None) -> None:

@@ -37,10 +37,8 @@ FEE = Decimal("0.05")
 @pytest.fixture
 def frozen_clock() -> Iterator[clock.FrozenClock]:
     """A clock the test moves (payouts settle with time)."""
-    frozen = clock.FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
-    previous = clock.set_clock(frozen)
-    yield frozen
-    clock.set_clock(previous)
+    with clock.frozen_at(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)) as frozen:
+        yield frozen
 
 
 async def earn(

@@ -55,12 +55,8 @@ async def earn(*, amount: int, shop_id: uuid.UUID, creator_id: uuid.UUID | None 
 async def settle_payouts() -> dict[str, int]:
     """Run the payout jobs as the worker would, then again once the sandbox bank has paid."""
     await tasks.advance_open_payouts()
-    frozen = clock.FrozenClock(clock.now() + timedelta(minutes=10))
-    previous = clock.set_clock(frozen)
-    try:
+    with clock.frozen_at(clock.now() + timedelta(minutes=10)):
         return await tasks.advance_open_payouts()
-    finally:
-        clock.set_clock(previous)
 
 
 async def test_creator_sees_earnings_and_requests_a_payout(

@@ -125,16 +125,12 @@ async def test_naive_datetimes_are_refused() -> None:
 
 
 async def test_mixins_give_a_uuid7_id_and_a_creation_time_from_the_clock() -> None:
-    frozen = clock.FrozenClock(datetime(2031, 7, 8, 9, 10, 11, 120_000, tzinfo=UTC))
-    previous = clock.set_clock(frozen)
-    try:
+    with clock.frozen_at(datetime(2031, 7, 8, 9, 10, 11, 120_000, tzinfo=UTC)) as frozen:
         async with unit_of_work() as session:
             session.add(Stamped(label="first"))
         frozen.advance(timedelta(seconds=30))
         async with unit_of_work() as session:
             session.add(Stamped(label="second"))
-    finally:
-        clock.set_clock(previous)
     async with get_sessionmaker()() as session:
         rows = (await session.scalars(select(Stamped).order_by(Stamped.id))).all()
     assert [row.label for row in rows] == ["first", "second"]  # UUIDv7 sorts by creation

@@ -53,6 +53,16 @@ def test_set_clock_returns_the_previous_clock_and_restoring_it_works() -> None:
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
+def test_frozen_at_holds_the_clock_for_the_block_and_restores_it_even_on_error() -> None:
+    start = datetime(2030, 5, 6, 7, 8, tzinfo=UTC)
+    with pytest.raises(LookupError), clock.frozen_at(start) as frozen:
+        assert clock.now() == start
+        frozen.advance(timedelta(hours=2))
+        assert clock.now() == start + timedelta(hours=2)
+        raise LookupError("the block failed")
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
 def test_frozen_clock_defaults_to_now() -> None:
     assert abs(clock.FrozenClock().now() - datetime.now(UTC)) < timedelta(seconds=5)
 

@@ -15,12 +15,8 @@ from clipcart.core.config import get_settings
 
 @pytest.fixture
 def frozen() -> Iterator[clock.FrozenClock]:
-    frozen = clock.FrozenClock(datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC))
-    previous = clock.set_clock(frozen)
-    try:
+    with clock.frozen_at(datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)) as frozen:
         yield frozen
-    finally:
-        clock.set_clock(previous)
 
 
 # --- passwords -----------------------------------------------------------------------------

@@ -18,9 +18,8 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def frozen() -> Iterator[None]:
-    previous = clock.set_clock(clock.FrozenClock(NOW))
-    yield
-    clock.set_clock(previous)
+    with clock.frozen_at(NOW):
+        yield
 
 
 def _event(minutes_ago: float, kind: str = "impression", **fields: object) -> EventIn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -44,6 +46,17 @@ def set_clock(clock: Clock) -> Clock:
     global _clock
     previous, _clock = _clock, clock
     return previous
+
+
+@contextmanager
+def frozen_at(start: datetime | None = None) -> Iterator[FrozenClock]:
+    """Run the block with the clock held at `start` (default: now); it moves only when told."""
+    frozen = FrozenClock(start)
+    previous = set_clock(frozen)
+    try:
+        yield frozen
+    finally:
+        set_clock(previous)
 
 
 def as_utc(value: datetime) -> datetime:

@@ -21,12 +21,8 @@ Step = Callable[[], Awaitable[None]]
 @asynccontextmanager
 async def clock_at(moment: datetime) -> AsyncIterator[clock.FrozenClock]:
     """Run the block as if it were `moment` (the clock moves only when told)."""
-    frozen = clock.FrozenClock(moment)
-    previous = clock.set_clock(frozen)
-    try:
+    with clock.frozen_at(moment) as frozen:
         yield frozen
-    finally:
-        clock.set_clock(previous)
 
 
 @dataclass
