@@ -144,9 +144,10 @@ async def fetch_value_in_one_transaction(session: AsyncSession, sql: str, *argum
     session's transaction when it has begun one, else as the unit of work's whole transaction.
 
     A request whose only database work is one statement (a batch of events) then costs one
-    round trip instead of three (BEGIN, the statement, COMMIT), and no ORM work: the statement
-    is atomic on its own and nothing else of the request writes. It runs on a connection of
-    the session's own pool, and the session's commit that follows has nothing to do.
+    round trip instead of three (BEGIN, the statement, COMMIT), and no ORM work. It runs on a
+    connection of the session's own pool, and the session's commit that follows has nothing
+    to do. Only for a statement that is atomic on its own and is the request's last database
+    work: alone, it is committed when it returns, whatever the request does next.
     """
     if session.in_transaction():
         return await _fetch_value(await session.connection(), sql, arguments)

@@ -127,5 +127,6 @@ async def store(columns: dict[str, list[Any]], *, session: AsyncSession) -> int:
     constants = [columns[name][0] for name in _PG_BATCH_CONSTANTS]
     arguments = (*arrays, *same, *constants)
     # The request's whole transaction when nothing before it began one (a visitor's batch):
-    # BEGIN, COMMIT and SQLAlchemy's cursor cost ~7 µs an event of server CPU, a third of it.
+    # BEGIN, COMMIT and SQLAlchemy's cursor cost ~5 µs an event of server CPU, a third of it.
+    # Nothing of the request touches the database after it.
     return cast(int, await fetch_value_in_one_transaction(session, _PG_INSERT_SQL, *arguments))
