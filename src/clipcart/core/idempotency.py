@@ -9,6 +9,7 @@ taken over after `idempotency_lock_seconds`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -69,12 +70,16 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 
 
 _KEYS = cast(Table, IdempotencyRecord.__table__)
-# Built once per database (every order and payment claims a key; building a statement costs
-# about as much as running it): the claim, written unless the key is taken, and the answer.
-_CLAIMS = {
-    name: insert_for(name)(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.id)
-    for name in ("postgresql", "sqlite")
-}
+
+
+@functools.cache
+def _claim(dialect: str) -> Any:
+    """The claim, written unless the key is taken: built once per database (every order and
+    payment claims a key; building a statement costs about as much as running it)."""
+    return insert_for(dialect)(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.id)
+
+
+# Built once, like the claim: the answer stored for a claimed key.
 _ANSWER = (
     update(IdempotencyRecord)
     .where(IdempotencyRecord.id == bindparam("record_id"))
@@ -126,10 +131,7 @@ async def claim(
         "state": IN_PROGRESS,
         "locked_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    inserted = await session.execute(
-        _CLAIMS["postgresql" if dialect == "postgresql" else "sqlite"], values
-    )
+    inserted = await session.execute(_claim(session.get_bind().dialect.name), values)
     if inserted.first() is not None:
         # Ours: what was just written, without reading it back.
         await session.commit()

@@ -170,12 +170,6 @@ async def _checked_text(
     return text
 
 
-def _insert(session: AsyncSession, model: type[Conversation] | type[Message]) -> Any:
-    """An INSERT that understands ON CONFLICT DO NOTHING on this session's database (no
-    savepoints: SQLite's driver would commit the outer transaction on releasing one)."""
-    return dialect_insert(session, model)
-
-
 async def _append(
     sender: User,
     view: ConversationView,
@@ -214,8 +208,10 @@ async def _append(
         .execution_options(synchronize_session=False)
     )
     message_id = new_id()
+    # ON CONFLICT DO NOTHING rather than a savepoint: SQLite's driver would commit the outer
+    # transaction on releasing one.
     inserted = await session.execute(
-        _insert(session, Message)
+        dialect_insert(session, Message)
         .values(
             id=message_id,
             conversation_id=conversation.id,
@@ -326,7 +322,7 @@ async def _conversation_with(
     if to_user is not None:
         person_id, other_id = sorted((sender.id, to_user.id))
     await session.execute(
-        _insert(session, Conversation)
+        dialect_insert(session, Conversation)
         .values(
             id=new_id(),
             pair_key=key,
