@@ -69,7 +69,7 @@ async def test_recent_events_for_user_are_theirs_newest_first_since_a_time() -> 
 
 
 async def test_iter_events_walks_a_window_in_order_across_ties_and_batches() -> None:
-    # Several events share one instant: the keyset must not skip or repeat any of them.
+    # Several events share one instant: no batch boundary may skip or repeat any of them.
     events = [_event(minutes) for minutes in (10, 10, 10, 10, 10, 8, 6, 6, 3, 200, 0)]
     await _store(events, None)
     since, until = NOW - timedelta(minutes=10), NOW

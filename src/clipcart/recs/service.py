@@ -332,8 +332,11 @@ async def iter_events(
         .execution_options(yield_per=batch_size)
     )
     result = await session.stream(statement)
-    async for rows in result.partitions(batch_size):
-        yield [_record(row) for row in rows]
+    try:
+        async for rows in result.partitions(batch_size):
+            yield [_record(row) for row in rows]
+    finally:  # a reader that stops early closes the cursor now, not when it is collected
+        await result.close()
 
 
 _TOUCH_TYPES = tuple(
