@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
@@ -98,16 +99,24 @@ async def refuse(request: Request) -> Response:
 async def events(request: Request) -> Response:
     """The batch's events stored as they came, one statement."""
     batch = json.loads(await request.body())["events"]
-    arrays = [
+    async with request.app.state.pool.acquire() as connection:
+        status = await connection.execute(INSERT_EVENTS, *column_values(batch))
+    return stored_answer(int(status.rsplit(" ", 1)[1]), len(batch))
+
+
+def column_values(batch: list[dict[str, Any]]) -> list[list[Any]]:
+    """The events' values, one list per column of COLUMNS (names coded as ClipCart codes them)."""
+    return [
         [CODES[name][event[name]] for event in batch]
         if name in CODES
         else [event.get(name) for event in batch]
         for name, _ in COLUMNS
     ]
-    async with request.app.state.pool.acquire() as connection:
-        status = await connection.execute(INSERT_EVENTS, *arrays)
-    stored = int(status.rsplit(" ", 1)[1])
-    answer = {"accepted": stored, "duplicates": len(batch) - stored, "rejected": []}
+
+
+def stored_answer(stored: int, sent: int) -> Response:
+    """The events endpoint's answer for a batch of `sent` events of which `stored` were new."""
+    answer = {"accepted": stored, "duplicates": sent - stored, "rejected": []}
     return Response(json.dumps(answer).encode(), media_type="application/json")
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import aiosqlite
 from fastapi import FastAPI, Request, Response
 
-from bench._floor_app import CODES, COLUMNS
+from bench._floor_app import COLUMNS, column_values, stored_answer
 
 _NAMES = ", ".join(name for name, _ in COLUMNS)
 _ROW = f"({', '.join('?' * (len(COLUMNS) + 1))})"
@@ -57,25 +57,14 @@ async def events(request: Request) -> Response:
     """The batch's events stored as they came, one transaction."""
     batch = json.loads(await request.body())["events"]
     now = datetime.now(UTC).isoformat()
-    rows = [
-        (
-            *(
-                CODES[name][event[name]] if name in CODES else event.get(name)
-                for name, _ in COLUMNS
-            ),
-            now,
-        )
-        for event in batch
-    ]
+    rows = [(*event, now) for event in zip(*column_values(batch), strict=True)]
     connection: aiosqlite.Connection = request.app.state.sqlite
     async with request.app.state.writing:  # one transaction at a time on the one connection
         cursor = await connection.execute(
             insert_events(len(rows)), [value for row in rows for value in row]
         )
         await connection.commit()
-    stored = cursor.rowcount
-    answer = {"accepted": stored, "duplicates": len(batch) - stored, "rejected": []}
-    return Response(json.dumps(answer).encode(), media_type="application/json")
+    return stored_answer(cursor.rowcount, len(batch))
 
 
 @app.get("/healthz")

@@ -287,11 +287,12 @@ def scratch_postgres() -> Iterator[str]:
 
 
 def measure_ingest(
-    title: str, database_url: str, data_dir: Path, *, args: argparse.Namespace
+    title: str, backend: str, database_url: str, data_dir: Path, *, args: argparse.Namespace
 ) -> dict[str, IngestResult]:
-    """Seed the database, serve ClipCart on it, warm up, then the measured runs, by name: the
-    feed's mix of events from visitors (""), the same without impressions (no view counters
-    to update), and the feed's mix from signed-in viewers (one per client)."""
+    """Seed the database, serve ClipCart on it, warm up, then the measured runs, named after
+    `backend`: the feed's mix of events from visitors (`backend`), the same without
+    impressions (`backend`_without_views: no view counters to update), and the feed's mix
+    from signed-in viewers, one per client (`backend`_signed_in)."""
     with console.status(f"{title}: seeding"):
         video_ids = seed_videos(database_url)
         tokens = signed_in_viewers(database_url, args.connections)
@@ -311,9 +312,11 @@ def measure_ingest(
         # The warm-up opened the server's pooled connections: their backends do its work.
         load = {"connections": args.connections, "database_pids": database_backends(database_url)}
         runs = {
-            "": post_load(url, bodies, seconds=args.seconds, **load),
-            "without_views": post_load(url, no_view_bodies, seconds=args.seconds, **load),
-            "signed_in": post_load(
+            backend: post_load(url, bodies, seconds=args.seconds, **load),
+            f"{backend}_without_views": post_load(
+                url, no_view_bodies, seconds=args.seconds, **load
+            ),
+            f"{backend}_signed_in": post_load(
                 url,
                 signed_in_bodies,
                 seconds=args.seconds,
@@ -349,13 +352,12 @@ def main() -> None:
         root = Path(temporary)
         (root / "sqlite").mkdir()
         sqlite_url = f"sqlite+aiosqlite:///{root / 'sqlite' / 'clipcart.db'}"
-        for name, run in measure_ingest("SQLite", sqlite_url, root / "sqlite", args=args).items():
-            runs["_".join(filter(None, ("sqlite", name)))] = run
+        runs |= measure_ingest("SQLite", "sqlite", sqlite_url, root / "sqlite", args=args)
         (root / "postgres").mkdir()
         with scratch_postgres() as postgres_url:
-            measured = measure_ingest("PostgreSQL", postgres_url, root / "postgres", args=args)
-            for name, run in measured.items():
-                runs["_".join(filter(None, ("postgres", name)))] = run
+            runs |= measure_ingest(
+                "PostgreSQL", "postgres", postgres_url, root / "postgres", args=args
+            )
 
     table = Table(title=f"Event ingestion (one Granian worker, batches of {BATCH})")
     columns = (
